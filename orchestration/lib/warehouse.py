@@ -1,0 +1,288 @@
+"""Raw-table loading for both warehouses: PostgreSQL (DATABASE_URL) or embedded DuckDB.
+
+Every load is one transaction that upserts a page of rows keyed by entity id and, when
+given, the extraction cursor that produced them. A crash before COMMIT loses the page and
+its cursor together; a crash after it keeps both; so a rerun neither loses nor duplicates.
+Rows arrive as the subgraph serves them (GraphQL field names, BigInt as strings) and are
+cast by the database, which is exact for 78-digit integers where Python floats are not.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from orchestration.lib.entities import ENTITIES, Entity
+
+CURSOR_TABLE = "raw._cursors"
+DEFAULT_DUCKDB_PATH = ".polyboard/warehouse.duckdb"
+
+_PG_TYPES = {
+    "text": "text",
+    "bigint": "numeric(78,0)",
+    "int": "integer",
+    "bigints": "numeric(78,0)[]",
+    "texts": "text[]",
+}
+_DUCKDB_TYPES = {
+    "text": "varchar",
+    "bigint": "hugeint",
+    "int": "integer",
+    "bigints": "hugeint[]",
+    "texts": "varchar[]",
+}
+
+
+def normalize_pg_url(url: str) -> str:
+    """Accept SQLAlchemy-style URLs (`postgresql+asyncpg://`) as libpq ones."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        raise ValueError(f"DATABASE_URL is not a URL: {url!r}")
+    base = scheme.split("+", 1)[0]
+    if base not in ("postgresql", "postgres"):
+        raise ValueError(f"DATABASE_URL must be a postgresql:// URL, got scheme {scheme!r}")
+    return f"postgresql://{rest}"
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _dedupe_last(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    # One statement may not upsert the same key twice; the newest version of an id wins.
+    by_id: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        by_id[row["id"]] = row
+    return list(by_id.values())
+
+
+class Warehouse:
+    """Common behaviour; subclasses own the connection and the bulk path."""
+
+    kind: str
+    placeholder: str  # the driver's parameter marker
+
+    def table_ddl(self, entity: Entity) -> str:
+        types = _PG_TYPES if self.kind == "postgres" else _DUCKDB_TYPES
+        cols = [f"{_quote(name)} {types[kind]}" for name, kind in entity.columns]
+        cols[0] += " primary key"
+        cols += ["_block_number bigint not null", "_extracted_at timestamptz not null"]
+        return f"create table if not exists raw.{entity.table} ({', '.join(cols)})"
+
+    def _upsert_sql(self, entity: Entity, source: str) -> str:
+        cols = ", ".join(_quote(c) for c in entity.fields)
+        target = f"raw.{entity.table}"
+        insert = (
+            f"insert into {target} ({cols}, _block_number, _extracted_at) "
+            f"select {self._select_casts(entity)}, _block_number, _extracted_at from {source} "
+        )
+        if not entity.mutable:
+            # An event never changes: re-extracting it is a no-op, which keeps reruns cheap.
+            return insert + "on conflict (id) do nothing"
+        updates = ", ".join(
+            f"{_quote(c)} = excluded.{_quote(c)}"
+            for c in (*entity.fields[1:], "_block_number", "_extracted_at")
+        )
+        return insert + f"on conflict (id) do update set {updates}"
+
+    def _select_casts(self, entity: Entity) -> str:
+        return ", ".join(_quote(c) for c in entity.fields)
+
+    # --- cursors ------------------------------------------------------------------------
+    def get_cursor(self, name: str) -> dict[str, Any] | None:
+        row = self.fetchone(
+            f"select state from {CURSOR_TABLE} where name = {self.placeholder}", [name]
+        )
+        return json.loads(row[0]) if row else None
+
+    def count(self, entity: Entity) -> int:
+        return int(self.fetchone(f"select count(*) from raw.{entity.table}")[0])
+
+    def ensure_raw_schema(self) -> None:
+        self.execute_script(
+            [
+                "create schema if not exists raw",
+                f"create table if not exists {CURSOR_TABLE} "
+                "(name text primary key, state text not null, updated_at timestamptz not null)",
+                *(self.table_ddl(e) for e in ENTITIES),
+            ]
+        )
+
+    # Subclass API
+    def upsert(
+        self,
+        entity: Entity,
+        rows: Sequence[dict[str, Any]],
+        block_number: int,
+        cursor: tuple[str, dict[str, Any]] | None = None,
+    ) -> int:
+        raise NotImplementedError
+
+    def fetchone(self, sql: str, params: Sequence[Any] = ()) -> tuple | None:
+        raise NotImplementedError
+
+    def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+        raise NotImplementedError
+
+    def execute_script(self, statements: Sequence[str]) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Warehouse:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class DuckDBWarehouse(Warehouse):
+    kind = "duckdb"
+    placeholder = "?"
+
+    def __init__(self, path: str | os.PathLike[str]):
+        import duckdb
+
+        self.path = Path(path)
+        if str(path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.con = duckdb.connect(str(path))
+
+    def _select_casts(self, entity: Entity) -> str:
+        types = _DUCKDB_TYPES
+        return ", ".join(
+            f"cast({_quote(name)} as {types[kind]})" if kind != "text" else _quote(name)
+            for name, kind in entity.columns
+        )
+
+    def upsert(self, entity, rows, block_number, cursor=None) -> int:
+        import pyarrow as pa
+
+        rows = _dedupe_last(rows)
+        columns: dict[str, Any] = {}
+        for name, kind in entity.columns:
+            values = [r.get(name) for r in rows]
+            if kind in ("bigints", "texts"):
+                columns[name] = pa.array(
+                    [None if v is None else [str(x) for x in v] for v in values],
+                    type=pa.list_(pa.string()),
+                )
+            else:
+                columns[name] = pa.array(
+                    [None if v is None else str(v) for v in values], type=pa.string()
+                )
+        now = datetime.now(UTC)
+        columns["_block_number"] = pa.array([block_number] * len(rows), type=pa.int64())
+        columns["_extracted_at"] = pa.array([now] * len(rows), type=pa.timestamp("us", tz="UTC"))
+        batch = pa.table(columns)
+        con = self.con
+        con.begin()
+        try:
+            if rows:
+                con.register("_load_batch", batch)
+                con.execute(self._upsert_sql(entity, "_load_batch"))
+                con.unregister("_load_batch")
+            if cursor is not None:
+                self._put_cursor(*cursor, now)
+            con.commit()
+        except BaseException:
+            con.rollback()
+            raise
+        return len(rows)
+
+    def _put_cursor(self, name: str, state: dict[str, Any], now: datetime) -> None:
+        self.con.execute(
+            f"insert into {CURSOR_TABLE} values (?, ?, ?) on conflict (name) do update "
+            "set state = excluded.state, updated_at = excluded.updated_at",
+            [name, json.dumps(state), now],
+        )
+
+    def fetchone(self, sql, params=()):
+        return self.con.execute(sql, list(params)).fetchone()
+
+    def fetchall(self, sql, params=()):
+        return self.con.execute(sql, list(params)).fetchall()
+
+    def execute_script(self, statements):
+        for statement in statements:
+            self.con.execute(statement)
+
+    def close(self) -> None:
+        self.con.close()
+
+
+class PostgresWarehouse(Warehouse):
+    kind = "postgres"
+    placeholder = "%s"
+
+    def __init__(self, url: str):
+        import psycopg
+
+        self.url = normalize_pg_url(url)
+        self.con = psycopg.connect(self.url, autocommit=False)
+
+    def upsert(self, entity, rows, block_number, cursor=None) -> int:
+        rows = _dedupe_last(rows)
+        now = datetime.now(UTC)
+        stage = f"_load_{entity.table}"
+        cols = ", ".join(_quote(c) for c in entity.fields)
+        with self.con.transaction(), self.con.cursor() as cur:
+            if rows:
+                # A typed temporary copy of the target: COPY casts each value on the way in.
+                cur.execute(
+                    f"create temp table if not exists {stage} "
+                    f"(like raw.{entity.table} including defaults) on commit delete rows"
+                )
+                with cur.copy(
+                    f"copy {stage} ({cols}, _block_number, _extracted_at) from stdin"
+                ) as copy:
+                    fields = entity.fields
+                    for row in rows:
+                        copy.write_row([*(row.get(f) for f in fields), block_number, now])
+                cur.execute(self._upsert_sql(entity, stage))
+            if cursor is not None:
+                name, state = cursor
+                cur.execute(
+                    f"insert into {CURSOR_TABLE} values (%s, %s, %s) on conflict (name) do update "
+                    "set state = excluded.state, updated_at = excluded.updated_at",
+                    [name, json.dumps(state), now],
+                )
+        return len(rows)
+
+    def fetchone(self, sql, params=()):
+        with self.con.cursor() as cur:
+            cur.execute(sql, list(params))
+            row = cur.fetchone()
+        self.con.rollback()
+        return row
+
+    def fetchall(self, sql, params=()):
+        with self.con.cursor() as cur:
+            cur.execute(sql, list(params))
+            rows = cur.fetchall()
+        self.con.rollback()
+        return rows
+
+    def execute_script(self, statements):
+        with self.con.transaction(), self.con.cursor() as cur:
+            for statement in statements:
+                cur.execute(statement)
+
+    def close(self) -> None:
+        self.con.close()
+
+
+def connect_warehouse(
+    database_url: str | None = None, duckdb_path: str | os.PathLike[str] | None = None
+) -> Warehouse:
+    """PostgreSQL when a URL is given (or DATABASE_URL is set), embedded DuckDB otherwise."""
+    url = database_url if database_url is not None else os.environ.get("DATABASE_URL") or None
+    if url:
+        return PostgresWarehouse(url)
+    path = duckdb_path or os.environ.get("DUCKDB_PATH") or DEFAULT_DUCKDB_PATH
+    return DuckDBWarehouse(path)
