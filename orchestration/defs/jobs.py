@@ -1,0 +1,9 @@
+"""Jobs spanning every group."""
+
+import dagster as dg
+
+full_sync_job = dg.define_asset_job(
+    "full_sync_job",
+    selection=dg.AssetSelection.all(),
+    description="Everything: extraction into raw tables, then every dbt model.",
+)

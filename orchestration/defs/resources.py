@@ -1,0 +1,99 @@
+"""Resources of the code location, bound to environment variables in this one place."""
+
+import os
+
+import dagster as dg
+
+from orchestration.lib.addresses import DEFAULT_EXCLUDED_ADDRESSES, parse_addresses
+from orchestration.lib.subgraph import SubgraphClient
+from orchestration.lib.warehouse import DEFAULT_DUCKDB_PATH, Warehouse, connect_warehouse
+
+GOLDSKY = "https://api.goldsky.com/api/public/project_cl6mb8i9h0003e201j6li0diw/subgraphs"
+DEFAULT_URLS = {
+    "orderbook": f"{GOLDSKY}/orderbook-subgraph/0.0.1/gn",
+    "pnl": f"{GOLDSKY}/pnl-subgraph/0.0.14/gn",
+    "activity": f"{GOLDSKY}/activity-subgraph/0.0.4/gn",
+}
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """PostgreSQL when `database_url` is set, the embedded DuckDB file otherwise."""
+
+    database_url: str | None = None
+    duckdb_path: str = DEFAULT_DUCKDB_PATH
+
+    def connect(self) -> Warehouse:
+        warehouse = connect_warehouse(self.database_url or None, self.duckdb_path)
+        warehouse.ensure_raw_schema()
+        return warehouse
+
+
+class SubgraphsResource(dg.ConfigurableResource):
+    """The graph-node endpoints: Goldsky, The Graph's gateway, or the local subgraph."""
+
+    orderbook_url: str = DEFAULT_URLS["orderbook"]
+    pnl_url: str = DEFAULT_URLS["pnl"]
+    activity_url: str = DEFAULT_URLS["activity"]
+    api_key: str | None = None
+    timeout_seconds: float = 30.0
+    max_attempts: int = 8
+
+    def url(self, subgraph: str) -> str:
+        return {
+            "orderbook": self.orderbook_url,
+            "pnl": self.pnl_url,
+            "activity": self.activity_url,
+        }[subgraph]
+
+    def client(self, subgraph: str) -> SubgraphClient:
+        return SubgraphClient(
+            f"{subgraph}-subgraph",
+            self.url(subgraph),
+            api_key=self.api_key or None,
+            timeout=self.timeout_seconds,
+            max_attempts=self.max_attempts,
+        )
+
+
+class PipelineSettings(dg.ConfigurableResource):
+    """Knobs shared by extraction, checks and the marts."""
+
+    excluded_addresses: str = ",".join(DEFAULT_EXCLUDED_ADDRESSES)
+    source_max_lag_seconds: int = 3600
+    follow_top_traders: int = 50
+    followed_wallets: str = ""
+
+    @property
+    def excluded(self) -> tuple[str, ...]:
+        return parse_addresses(self.excluded_addresses)
+
+
+def _env(name: str, default: str | None = None):
+    """An `EnvVar` when the variable is set (read at run time), the default otherwise."""
+    return dg.EnvVar(name) if os.environ.get(name) else default
+
+
+@dg.definitions
+def resources() -> dg.Definitions:
+    return dg.Definitions(
+        resources={
+            "warehouse": WarehouseResource(
+                database_url=_env("DATABASE_URL"),
+                duckdb_path=_env("DUCKDB_PATH", DEFAULT_DUCKDB_PATH),
+            ),
+            "subgraphs": SubgraphsResource(
+                orderbook_url=_env("SUBGRAPH_ORDERBOOK_URL", DEFAULT_URLS["orderbook"]),
+                pnl_url=_env("SUBGRAPH_PNL_URL", DEFAULT_URLS["pnl"]),
+                activity_url=_env("SUBGRAPH_ACTIVITY_URL", DEFAULT_URLS["activity"]),
+                api_key=_env("GRAPH_API_KEY"),
+            ),
+            "settings": PipelineSettings(
+                excluded_addresses=_env("EXCLUDED_ADDRESSES", ",".join(DEFAULT_EXCLUDED_ADDRESSES)),
+                source_max_lag_seconds=_env_int("SOURCE_MAX_LAG_SECONDS", 3600),
+            ),
+        }
+    )
+
+
+def _env_int(name: str, default: int):
+    return dg.EnvVar.int(name) if os.environ.get(name) else default

@@ -1,0 +1,374 @@
+"""Extraction runs: subgraph pages into raw tables, resumable, with progress reports.
+
+Immutable events are extracted incrementally over (timestamp, id): each run reads from the
+committed watermark minus a lookback (late-arriving events get indexed with old timestamps)
+to the pinned block's timestamp. Reference entities are refreshed by id, only where they can
+have changed: tokens and conditions seen in the events but not yet loaded, conditions not yet
+resolved, and the positions of the wallets polyboard follows.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from orchestration.lib.entities import (
+    CONDITIONS,
+    MARKET_DATA,
+    ORDER_FILLED_EVENTS,
+    USER_POSITIONS,
+    Entity,
+)
+from orchestration.lib.pager import (
+    PAGE_SIZE,
+    Plan,
+    earliest_timestamp,
+    iter_id_pages,
+    read_slice_page,
+)
+from orchestration.lib.subgraph import Meta, SubgraphClient, SubgraphError
+from orchestration.lib.warehouse import Warehouse
+
+Progress = Callable[[str], None]
+ID_BATCH = 500  # ids per `id_in` / `user_in` filter: well inside graph-node's query size limits
+
+
+@dataclass
+class ExtractResult:
+    entity: str
+    rows: int = 0
+    pages: int = 0
+    block: int = 0
+    block_timestamp: int = 0
+    seconds: float = 0.0
+    window: tuple[int, int] | None = None
+    resumed: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows / self.seconds if self.seconds > 0 else 0.0
+
+    def metadata(self) -> dict[str, Any]:
+        meta = {
+            "rows": self.rows,
+            "pages": self.pages,
+            "source_block": self.block,
+            "source_block_timestamp": self.block_timestamp,
+            "lag_seconds": max(0, int(time.time()) - self.block_timestamp),
+            "rows_per_second": round(self.rows_per_second, 1),
+            "seconds": round(self.seconds, 2),
+            "resumed": self.resumed,
+        }
+        if self.window:
+            meta["window_start"], meta["window_end"] = self.window
+        meta.update(self.extra)
+        return meta
+
+
+class _Reporter:
+    """Rate-limited progress lines: pages, rows and rate, every few seconds."""
+
+    def __init__(self, progress: Progress, label: str, every: float = 5.0):
+        self.progress, self.label, self.every = progress, label, every
+        self.started = time.monotonic()
+        self.last = self.started
+
+    def tick(self, result: ExtractResult, force: bool = False) -> None:
+        now = time.monotonic()
+        if force or now - self.last >= self.every:
+            self.last = now
+            elapsed = max(now - self.started, 1e-9)
+            self.progress(
+                f"{self.label}: {result.rows} rows, {result.pages} pages, "
+                f"{result.rows / elapsed:.0f} rows/s"
+            )
+
+
+def extract_events(
+    client: SubgraphClient,
+    warehouse: Warehouse,
+    entity: Entity,
+    *,
+    start: int | None = None,
+    lookback_seconds: int = 3600,
+    full_refresh: bool = False,
+    workers: int = 4,
+    slices_per_worker: int = 4,
+    page_size: int = PAGE_SIZE,
+    meta: Meta | None = None,
+    progress: Progress = print,
+) -> ExtractResult:
+    """Extract an immutable, timestamped entity into its raw table."""
+    if not entity.timestamped:
+        raise ValueError(f"{entity.table} has no timestamp to page on")
+    started = time.monotonic()
+    cursor = warehouse.get_cursor(entity.table) or {}
+    result = ExtractResult(entity.table)
+
+    plan_state = cursor.get("plan")
+    if plan_state and not full_refresh:
+        # An interrupted run: finish its plan at its own block, for a consistent snapshot.
+        plan = Plan.from_state(plan_state)
+        result.resumed = True
+        block_timestamp = int(cursor.get("plan_block_timestamp", plan.end - 1))
+        progress(f"{entity.table}: resuming the interrupted run at block {plan.block}")
+    else:
+        meta = meta or client.meta()
+        block_timestamp = meta.block_timestamp
+        end = meta.block_timestamp + 1
+        watermark = cursor.get("watermark")
+        if start is not None:
+            lo = start
+        elif watermark is not None and not full_refresh:
+            lo = int(watermark) + 1 - lookback_seconds
+        else:
+            lo = earliest_timestamp(client, entity, meta.block_number)
+            lo = end if lo is None else lo
+        lo = min(lo, end)
+        plan = Plan.split(meta.block_number, lo, end, workers * slices_per_worker)
+        cursor = {
+            **cursor,
+            "plan": plan.to_state(),
+            "plan_block_timestamp": block_timestamp,
+        }
+        warehouse.upsert(entity, [], plan.block, cursor=(entity.table, cursor))
+
+    result.block, result.block_timestamp = plan.block, block_timestamp
+    result.window = (plan.start, plan.end)
+    reporter = _Reporter(progress, entity.table)
+    progress(
+        f"{entity.table}: reading timestamps [{plan.start}, {plan.end}) at block {plan.block} "
+        f"in {len(plan.slices)} slices, {workers} in flight"
+    )
+
+    for slice_index, rows, new_slice in _fetch_slices(client, entity, plan, workers, page_size):
+        plan.slices[slice_index] = new_slice
+        cursor["plan"] = plan.to_state()
+        result.rows += warehouse.upsert(entity, rows, plan.block, cursor=(entity.table, cursor))
+        result.pages += 1
+        reporter.tick(result)
+
+    cursor.update(
+        watermark=plan.end - 1,
+        block=plan.block,
+        block_timestamp=block_timestamp,
+        plan=None,
+        plan_block_timestamp=None,
+    )
+    warehouse.upsert(entity, [], plan.block, cursor=(entity.table, cursor))
+    result.seconds = time.monotonic() - started
+    reporter.tick(result, force=True)
+    return result
+
+
+def _fetch_slices(
+    client: SubgraphClient, entity: Entity, plan: Plan, workers: int, page_size: int
+) -> Iterable[tuple[int, list[dict[str, Any]], Any]]:
+    """Yield (slice index, rows, progress) as workers read pages; each slice stays in order.
+
+    The queue is bounded so that memory holds a few pages per worker, never the history.
+    """
+    pending = [i for i, s in enumerate(plan.slices) if not s.done]
+    if not pending:
+        return
+    pages: queue.Queue = queue.Queue(maxsize=workers * 2)
+    stop = threading.Event()
+    finished = object()
+
+    def put(item: Any) -> None:
+        while not stop.is_set():
+            try:
+                pages.put(item, timeout=0.2)
+                return
+            except queue.Full:
+                continue
+
+    def read(index: int) -> None:
+        piece = plan.slices[index]
+        try:
+            while not piece.done and not stop.is_set():
+                rows, piece = read_slice_page(client, entity, plan.block, piece, page_size)
+                put((index, rows, piece))
+        except BaseException as exc:  # handed to the consumer, which raises it
+            put(exc)
+        finally:
+            put(finished)
+
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"{entity.table}") as pool:
+        for index in pending:
+            pool.submit(read, index)
+        remaining = len(pending)
+        try:
+            while remaining:
+                item = pages.get()
+                if item is finished:
+                    remaining -= 1
+                elif isinstance(item, BaseException):
+                    raise item
+                else:
+                    yield item
+        finally:
+            stop.set()
+
+
+def _chunks(items: Sequence[str], size: int) -> Iterable[list[str]]:
+    for i in range(0, len(items), size):
+        yield list(items[i : i + size])
+
+
+def refresh_by_ids(
+    client: SubgraphClient,
+    warehouse: Warehouse,
+    entity: Entity,
+    ids: Sequence[str],
+    *,
+    key: str = "id_in",
+    block: int,
+    result: ExtractResult,
+    reporter: _Reporter,
+) -> None:
+    """Upsert the current state of the entities matching `key` in `ids`, a batch at a time."""
+    for batch in _chunks(sorted(set(ids)), ID_BATCH):
+        for rows in iter_id_pages(client, entity, block, where={key: batch}):
+            result.rows += warehouse.upsert(entity, rows, block)
+            result.pages += 1
+            reporter.tick(result)
+
+
+def _scan_all(
+    client: SubgraphClient,
+    warehouse: Warehouse,
+    entity: Entity,
+    block: int,
+    result: ExtractResult,
+    reporter: _Reporter,
+) -> None:
+    for rows in iter_id_pages(client, entity, block):
+        result.rows += warehouse.upsert(entity, rows, block)
+        result.pages += 1
+        reporter.tick(result)
+
+
+def _finish(
+    warehouse: Warehouse, entity: Entity, meta: Meta, result: ExtractResult, started: float
+) -> ExtractResult:
+    cursor = {"block": meta.block_number, "block_timestamp": meta.block_timestamp}
+    warehouse.upsert(entity, [], meta.block_number, cursor=(entity.table, cursor))
+    result.block, result.block_timestamp = meta.block_number, meta.block_timestamp
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def extract_market_data(
+    client: SubgraphClient, warehouse: Warehouse, *, full_refresh: bool = False, progress=print
+) -> ExtractResult:
+    """Token metadata: a full scan the first time, then only tokens the fills brought in."""
+    started, meta = time.monotonic(), client.meta()
+    result = ExtractResult(MARKET_DATA.table)
+    reporter = _Reporter(progress, MARKET_DATA.table)
+    if full_refresh or warehouse.get_cursor(MARKET_DATA.table) is None:
+        _scan_all(client, warehouse, MARKET_DATA, meta.block_number, result, reporter)
+    else:
+        missing = [
+            row[0]
+            for row in warehouse.fetchall(
+                f"""
+                select token from (
+                    select "makerAssetId" as token from raw.{ORDER_FILLED_EVENTS.table}
+                    union
+                    select "takerAssetId" from raw.{ORDER_FILLED_EVENTS.table}
+                ) tokens
+                where token <> '0'
+                  and token not in (select id from raw.{MARKET_DATA.table})
+                """
+            )
+        ]
+        result.extra["tokens_asked"] = len(missing)
+        refresh_by_ids(
+            client, warehouse, MARKET_DATA, missing,
+            block=meta.block_number, result=result, reporter=reporter,
+        )  # fmt: skip
+    reporter.tick(result, force=True)
+    return _finish(warehouse, MARKET_DATA, meta, result, started)
+
+
+def extract_conditions(
+    client: SubgraphClient, warehouse: Warehouse, *, full_refresh: bool = False, progress=print
+) -> ExtractResult:
+    """Conditions that are new to the warehouse or not yet resolved; all on a full refresh."""
+    started, meta = time.monotonic(), client.meta()
+    result = ExtractResult(CONDITIONS.table)
+    reporter = _Reporter(progress, CONDITIONS.table)
+    if full_refresh or warehouse.get_cursor(CONDITIONS.table) is None:
+        _scan_all(client, warehouse, CONDITIONS, meta.block_number, result, reporter)
+    else:
+        ids = [
+            row[0]
+            for row in warehouse.fetchall(
+                f"""
+                select distinct condition from raw.{MARKET_DATA.table}
+                where condition not in (select id from raw.{CONDITIONS.table})
+                union
+                select id from raw.{CONDITIONS.table} where "payoutDenominator" = 0
+                """
+            )
+        ]
+        result.extra["conditions_asked"] = len(ids)
+        refresh_by_ids(
+            client, warehouse, CONDITIONS, ids,
+            block=meta.block_number, result=result, reporter=reporter,
+        )  # fmt: skip
+    reporter.tick(result, force=True)
+    return _finish(warehouse, CONDITIONS, meta, result, started)
+
+
+def followed_wallets(
+    warehouse: Warehouse, top: int, extra: Sequence[str], excluded: Sequence[str]
+) -> list[str]:
+    """The most active makers by USDC volume, plus wallets asked for explicitly."""
+    fills = f"raw.{ORDER_FILLED_EVENTS.table}"
+    rows = warehouse.fetchall(
+        f"""
+        select maker, sum(case when "makerAssetId" = '0' then "makerAmountFilled"
+                               else "takerAmountFilled" end) as volume
+        from {fills}
+        group by maker
+        order by volume desc, maker
+        limit {int(top) + len(excluded)}
+        """
+    )
+    excluded_set = {a.lower() for a in excluded}
+    wallets = [r[0].lower() for r in rows if r[0].lower() not in excluded_set][:top]
+    return sorted(set(wallets) | {w.lower() for w in extra})
+
+
+def extract_user_positions(
+    client: SubgraphClient, warehouse: Warehouse, wallets: Sequence[str], *, progress=print
+) -> ExtractResult:
+    """The pnl subgraph's current positions of the followed wallets."""
+    started, meta = time.monotonic(), client.meta()
+    result = ExtractResult(USER_POSITIONS.table, extra={"wallets": len(wallets)})
+    reporter = _Reporter(progress, USER_POSITIONS.table)
+    refresh_by_ids(
+        client, warehouse, USER_POSITIONS, wallets,
+        key="user_in", block=meta.block_number, result=result, reporter=reporter,
+    )  # fmt: skip
+    reporter.tick(result, force=True)
+    return _finish(warehouse, USER_POSITIONS, meta, result, started)
+
+
+__all__ = [
+    "ExtractResult",
+    "SubgraphError",
+    "extract_conditions",
+    "extract_events",
+    "extract_market_data",
+    "extract_user_positions",
+    "followed_wallets",
+]

@@ -1,0 +1,186 @@
+"""A graph-node GraphQL client that retries what is transient and fails loudly on the rest.
+
+graph-node reports most failures as HTTP 200 with an `errors` array; hosted services add
+400/429/500/503 and, on Goldsky, a "surpassed your query allowance" body. Transient ones
+(rate limits, 5xx, timeouts, indexing hiccups, connection errors) are retried with
+exponential backoff and jitter, honouring `Retry-After`; a query the server rejects as
+invalid is not retried. When retries are spent the error names the source, the query and
+the last failure, so an operator reading a failed run knows what to fix.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+log = logging.getLogger(__name__)
+
+# Messages of queries that can never succeed as written: retrying them only wastes time.
+_PERMANENT_MARKERS = (
+    "Cannot query field",
+    "Unknown argument",
+    "Unknown type",
+    "Syntax Error",
+    "must be between",
+    "is not defined by type",
+    "Variable ",
+    "Expected value of type",
+    "Expected type",
+)
+
+
+class SubgraphError(RuntimeError):
+    """A subgraph query failed for good."""
+
+
+class _Retryable(Exception):
+    def __init__(self, message: str, retry_after: float | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class Meta:
+    block_number: int
+    block_timestamp: int
+    has_indexing_errors: bool
+    deployment: str
+
+
+META_QUERY = "{ _meta { block { number timestamp } hasIndexingErrors deployment } }"
+
+
+class SubgraphClient:
+    def __init__(
+        self,
+        name: str,
+        url: str,
+        api_key: str | None = None,
+        timeout: float = 30.0,
+        max_attempts: int = 8,
+        backoff_base: float = 0.25,
+        backoff_max: float = 20.0,
+    ):
+        self.name = name
+        self.url = url
+        self.timeout = timeout
+        self.max_attempts = max_attempts
+        self.backoff_base = backoff_base
+        self.backoff_max = backoff_max
+        self._headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        if api_key:
+            # The Graph's gateway takes the key as a bearer token (Goldsky needs none).
+            self._headers["Authorization"] = f"Bearer {api_key}"
+        # One session per worker thread: keep-alive without sharing a pool across threads.
+        self._local = threading.local()
+        self.requests_sent = 0
+        self.retries = 0
+        self._counter_lock = threading.Lock()
+
+    def _session(self) -> requests.Session:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            session.headers.update(self._headers)
+            self._local.session = session
+        return session
+
+    def query(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Run one query and return its `data`, retrying transient failures."""
+        last_error = "no attempt made"
+        for attempt in range(1, self.max_attempts + 1):
+            try:
+                return self._attempt(query, variables)
+            except _Retryable as exc:
+                last_error = str(exc)
+                if attempt == self.max_attempts:
+                    break
+                delay = min(self.backoff_max, self.backoff_base * 2 ** (attempt - 1))
+                delay = delay * (0.5 + random.random() / 2)
+                if exc.retry_after is not None:
+                    delay = max(delay, exc.retry_after)
+                with self._counter_lock:
+                    self.retries += 1
+                log.warning(
+                    "%s: attempt %d/%d failed (%s); retrying in %.2fs",
+                    self.name,
+                    attempt,
+                    self.max_attempts,
+                    last_error,
+                    delay,
+                )
+                time.sleep(delay)
+        raise SubgraphError(
+            f"{self.name} ({self.url}): query failed after {self.max_attempts} attempts; "
+            f"last error: {last_error}; query: {_summary(query)} variables: {variables}"
+        )
+
+    def _attempt(self, query: str, variables: dict[str, Any] | None) -> dict[str, Any]:
+        with self._counter_lock:
+            self.requests_sent += 1
+        try:
+            response = self._session().post(
+                self.url, json={"query": query, "variables": variables or {}}, timeout=self.timeout
+            )
+        except requests.RequestException as exc:
+            raise _Retryable(f"{type(exc).__name__}: {exc}") from exc
+        body_text = response.text
+        if "surpassed your query allowance" in body_text:
+            raise _Retryable(
+                f"HTTP {response.status_code} rate limited: {body_text[:200]}",
+                _retry_after(response),
+            )
+        if response.status_code == 429 or response.status_code >= 500:
+            raise _Retryable(
+                f"HTTP {response.status_code}: {body_text[:200]}", _retry_after(response)
+            )
+        try:
+            payload = response.json()
+        except ValueError as exc:
+            raise _Retryable(
+                f"HTTP {response.status_code}, body is not JSON: {body_text[:200]}"
+            ) from exc
+        errors = payload.get("errors") if isinstance(payload, dict) else None
+        if errors:
+            message = "; ".join(str(e.get("message", e)) for e in errors)
+            if any(marker in message for marker in _PERMANENT_MARKERS):
+                raise SubgraphError(
+                    f"{self.name} ({self.url}) rejected the query: {message}; "
+                    f"query: {_summary(query)}"
+                )
+            raise _Retryable(f"GraphQL error: {message}")
+        if response.status_code >= 400:
+            raise SubgraphError(
+                f"{self.name} ({self.url}) answered HTTP {response.status_code}: {body_text[:300]}"
+            )
+        data = payload.get("data")
+        if data is None:
+            raise _Retryable(f"response without data: {body_text[:200]}")
+        return data
+
+    def meta(self) -> Meta:
+        meta = self.query(META_QUERY)["_meta"]
+        return Meta(
+            block_number=int(meta["block"]["number"]),
+            block_timestamp=int(meta["block"].get("timestamp") or 0),
+            has_indexing_errors=bool(meta["hasIndexingErrors"]),
+            deployment=str(meta.get("deployment", "")),
+        )
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _summary(query: str) -> str:
+    return " ".join(query.split())[:200]
