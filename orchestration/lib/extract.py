@@ -96,6 +96,7 @@ def extract_events(
     entity: Entity,
     *,
     start: int | None = None,
+    end: int | None = None,
     lookback_seconds: int = 3600,
     full_refresh: bool = False,
     workers: int = 4,
@@ -104,11 +105,19 @@ def extract_events(
     meta: Meta | None = None,
     progress: Progress = print,
 ) -> ExtractResult:
-    """Extract an immutable, timestamped entity into its raw table."""
+    """Extract an immutable, timestamped entity into its raw table.
+
+    Without `end` this is the incremental run: it continues from the watermark (or `start`)
+    to the source's newest block and advances the watermark. With `end` it is a backfill of
+    the window [start, end): it has its own resumable cursor and leaves the watermark alone.
+    """
     if not entity.timestamped:
         raise ValueError(f"{entity.table} has no timestamp to page on")
+    if end is not None and start is None:
+        raise ValueError("a backfill window needs a start")
     started = time.monotonic()
-    cursor = warehouse.get_cursor(entity.table) or {}
+    cursor_name = entity.table if end is None else f"{entity.table}:{start}-{end}"
+    cursor = warehouse.get_cursor(cursor_name) or {}
     result = ExtractResult(entity.table)
 
     plan_state = cursor.get("plan")
@@ -116,12 +125,12 @@ def extract_events(
         # An interrupted run: finish its plan at its own block, for a consistent snapshot.
         plan = Plan.from_state(plan_state)
         result.resumed = True
-        block_timestamp = int(cursor.get("plan_block_timestamp", plan.end - 1))
+        block_timestamp = int(cursor["plan_block_timestamp"])
         progress(f"{entity.table}: resuming the interrupted run at block {plan.block}")
     else:
         meta = meta or client.meta()
         block_timestamp = meta.block_timestamp
-        end = meta.block_timestamp + 1
+        hi = meta.block_timestamp + 1 if end is None else min(end, meta.block_timestamp + 1)
         watermark = cursor.get("watermark")
         if start is not None:
             lo = start
@@ -129,15 +138,11 @@ def extract_events(
             lo = int(watermark) + 1 - lookback_seconds
         else:
             lo = earliest_timestamp(client, entity, meta.block_number)
-            lo = end if lo is None else lo
-        lo = min(lo, end)
-        plan = Plan.split(meta.block_number, lo, end, workers * slices_per_worker)
-        cursor = {
-            **cursor,
-            "plan": plan.to_state(),
-            "plan_block_timestamp": block_timestamp,
-        }
-        warehouse.upsert(entity, [], plan.block, cursor=(entity.table, cursor))
+            lo = hi if lo is None else lo
+        lo = min(lo, hi)
+        plan = Plan.split(meta.block_number, lo, hi, workers * slices_per_worker)
+        cursor = {**cursor, "plan": plan.to_state(), "plan_block_timestamp": block_timestamp}
+        warehouse.upsert(entity, [], plan.block, cursor=(cursor_name, cursor))
 
     result.block, result.block_timestamp = plan.block, block_timestamp
     result.window = (plan.start, plan.end)
@@ -150,18 +155,15 @@ def extract_events(
     for slice_index, rows, new_slice in _fetch_slices(client, entity, plan, workers, page_size):
         plan.slices[slice_index] = new_slice
         cursor["plan"] = plan.to_state()
-        result.rows += warehouse.upsert(entity, rows, plan.block, cursor=(entity.table, cursor))
+        result.rows += warehouse.upsert(entity, rows, plan.block, cursor=(cursor_name, cursor))
         result.pages += 1
         reporter.tick(result)
 
-    cursor.update(
-        watermark=plan.end - 1,
-        block=plan.block,
-        block_timestamp=block_timestamp,
-        plan=None,
-        plan_block_timestamp=None,
-    )
-    warehouse.upsert(entity, [], plan.block, cursor=(entity.table, cursor))
+    cursor.update(block=plan.block, block_timestamp=block_timestamp, plan=None)
+    cursor.pop("plan_block_timestamp", None)
+    if end is None:
+        cursor["watermark"] = plan.end - 1
+    warehouse.upsert(entity, [], plan.block, cursor=(cursor_name, cursor))
     result.seconds = time.monotonic() - started
     reporter.tick(result, force=True)
     return result
