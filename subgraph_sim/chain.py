@@ -1,0 +1,64 @@
+"""The simulated Polygon chain: block numbers, their timestamps and hashes, deployment ids."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+# 2026-04-28T00:00:00Z, the day Polymarket moved to its V2 exchange contracts.
+DEFAULT_END_TIME = 1_777_334_400
+DEFAULT_BLOCK_TIME = 2
+DEFAULT_GENESIS_BLOCK = 60_000_000
+
+# Subgraph short name -> (Goldsky name, version) as in DESIGN section 1.
+SUBGRAPHS: dict[str, tuple[str, str]] = {
+    "orderbook": ("orderbook-subgraph", "0.0.1"),
+    "pnl": ("pnl-subgraph", "0.0.14"),
+    "activity": ("activity-subgraph", "0.0.4"),
+}
+BY_PATH_NAME = {path_name: short for short, (path_name, _) in SUBGRAPHS.items()}
+
+_B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+
+
+def deployment_id(subgraph: str) -> str:
+    """An IPFS-style `Qm...` deployment hash, stable per subgraph name and version."""
+    name, version = SUBGRAPHS[subgraph]
+    n = int.from_bytes(hashlib.sha256(f"{name}@{version}".encode()).digest(), "big")
+    chars = []
+    while n:
+        n, r = divmod(n, 58)
+        chars.append(_B58[r])
+    return "Qm" + "".join(reversed(chars))[:44].ljust(44, "1")
+
+
+@dataclass(frozen=True)
+class Chain:
+    genesis_block: int
+    genesis_time: int
+    block_time: int = DEFAULT_BLOCK_TIME
+
+    def block_timestamp(self, number: int) -> int:
+        return self.genesis_time + (number - self.genesis_block) * self.block_time
+
+    def block_at(self, timestamp: int) -> int:
+        """The last block whose timestamp is at or before `timestamp`."""
+        return self.genesis_block + (timestamp - self.genesis_time) // self.block_time
+
+    def block_hash(self, number: int) -> str:
+        # The hash looks random but carries its number (xor-masked by the digest), so
+        # `block: {hash: ...}` can be answered without a table of every block.
+        digest = hashlib.sha256(b"block:%d" % number).digest()[:24]
+        mask = int.from_bytes(digest[:8], "big")
+        return "0x" + digest.hex() + format(number ^ mask, "016x")
+
+    def block_number_of_hash(self, block_hash: str) -> int | None:
+        text = block_hash.lower().removeprefix("0x")
+        if len(text) != 64:
+            return None
+        try:
+            digest = bytes.fromhex(text[:48])
+            number = int(text[48:], 16) ^ int.from_bytes(digest[:8], "big")
+        except ValueError:
+            return None
+        return number if self.block_hash(number) == "0x" + text else None

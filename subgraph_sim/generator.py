@@ -1,0 +1,567 @@
+"""A deterministic Polymarket: binary markets, traders of varied skill, matched orders,
+splits, merges, redemptions, and the pnl subgraph's positions derived from them.
+
+Everything comes from one seeded `random.Random`; there is no wall clock, so a seed and a
+set of options always produce the same dataset. Generation walks the blocks in order and
+keeps every trader's holdings, which is what makes the data coherent: a trader only sells
+or merges shares it holds (unless `oversell_fraction` asks otherwise), and redemptions pay
+exactly the winning shares held.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from array import array
+from dataclasses import asdict, dataclass, field, replace
+
+from subgraph_sim import positions as P
+from subgraph_sim.chain import DEFAULT_BLOCK_TIME, DEFAULT_END_TIME, DEFAULT_GENESIS_BLOCK, Chain
+from subgraph_sim.dataset import Dataset, order_filled_derived
+from subgraph_sim.schema import entity_specs
+from subgraph_sim.store import Table
+
+EXCHANGE = "0x4bfb41d5b3570defd03c39a9a4d8de6bd8b8982e"  # CTF exchange, the taker of taker orders
+USDC_ASSET = "0"
+
+PRESETS: dict[str, dict[str, int]] = {
+    "tiny": {"fills": 400, "traders": 30, "markets": 10, "days": 3},
+    "demo": {"fills": 50_000, "traders": 2_000, "markets": 300, "days": 60},
+    "bench": {"fills": 1_000_000, "traders": 20_000, "markets": 2_000, "days": 90},
+}
+
+CASUAL, BOT, WHALE, MARKET_MAKER = "casual", "bot", "whale", "market_maker"
+# log-normal share sizes (mu, sigma of ln shares) per role
+_SIZE = {CASUAL: (3.5, 1.0), BOT: (2.0, 0.7), WHALE: (8.0, 1.0), MARKET_MAKER: (4.0, 1.0)}
+
+
+@dataclass(frozen=True)
+class Options:
+    fills: int
+    traders: int
+    markets: int
+    days: float
+    seed: int = 1
+    end_time: int = DEFAULT_END_TIME
+    block_time: int = DEFAULT_BLOCK_TIME
+    genesis_block: int = DEFAULT_GENESIS_BLOCK
+    txs_per_block: float = 4.0  # mean transactions in a block that has any
+    burst: int = 0  # extra fills sharing one timestamp
+    late_fraction: float = 0.0  # events visible only `late_delay_blocks` after their block
+    late_delay_blocks: int = 300
+    oversell_fraction: float = 0.0  # exits that try to sell more than held
+    future_seconds: int = 0  # events beyond end_time, revealed as the head advances
+    preset: str = field(default="custom", compare=False)
+
+
+def options(preset: str = "tiny", **overrides) -> Options:
+    if preset not in PRESETS:
+        raise ValueError(f"unknown preset {preset!r}; choose one of {sorted(PRESETS)}")
+    base = Options(preset=preset, **PRESETS[preset])
+    unknown = set(overrides) - set(asdict(base))
+    if unknown:
+        raise TypeError(f"unknown generator options: {sorted(unknown)}")
+    return replace(base, **{k: v for k, v in overrides.items() if v is not None})
+
+
+def generate(preset: str = "tiny", **overrides) -> Dataset:
+    """A coherent dataset from a preset (tiny, demo, bench) and overrides (seed, fills, ...)."""
+    return _Generator(options(preset, **overrides)).run()
+
+
+@dataclass
+class _Market:
+    condition: str
+    token_ids: tuple[int, int]
+    token_strs: tuple[str, str]
+    open_time: int
+    resolve_time: int  # may lie beyond the horizon: then the market stays open
+    winner: int
+    popularity: float
+    makers: list[int]
+    price: float  # of the winning token; the loser trades at 1 - price
+    start_price: float
+    holders: list[tuple[int, int]] = field(default_factory=list)  # (trader, outcome)
+
+
+class _Columns:
+    """Append-only columns of one entity type, in stored form."""
+
+    def __init__(self, names: tuple[str, ...]) -> None:
+        self.cols: dict[str, list] = {n: [] for n in names}
+        self.vis: list[int] = []
+
+    def add(self, vis: int, *values) -> None:
+        for col, value in zip(self.cols.values(), values, strict=True):
+            col.append(value)
+        self.vis.append(vis)
+
+
+class _Generator:
+    def __init__(self, opts: Options) -> None:
+        self.o = opts
+        self.rng = random.Random(opts.seed)
+        self.span = int(opts.days * 86400)
+        self.start_time = opts.end_time - self.span
+        self.horizon_end = opts.end_time + opts.future_seconds
+        # Genesis an hour before the first market, so every event has a block after it.
+        self.chain = Chain(opts.genesis_block, self.start_time - 3600, opts.block_time)
+        self.fills = _Columns(
+            (
+                "id",
+                "timestamp",
+                "maker",
+                "taker",
+                "makerAssetId",
+                "takerAssetId",
+                "makerAmountFilled",
+                "takerAmountFilled",
+                "fee",
+            )
+        )
+        activity_fields = ("id", "timestamp", "stakeholder", "condition", "amount")
+        self.splits = _Columns(activity_fields)
+        self.merges = _Columns(activity_fields)
+        self.redemptions = _Columns(
+            ("id", "timestamp", "redeemer", "condition", "indexSets", "payout")
+        )
+        # UserPosition versions: entity index, state, block; at most one version per block.
+        self.pos_ids: list[str] = []
+        self.pos_users: list[str] = []
+        self.pos_tokens: list[int] = []
+        self.ver_ent = array("q")
+        self.ver_state: list[tuple[int, int, int, int]] = []
+        self.ver_vis = array("q")
+        # (trader, market, outcome) -> [amount, avg, realized, bought, entity, row, block]
+        self.positions: dict[tuple[int, int, int], list[int]] = {}
+
+    # ---- population -------------------------------------------------------------------
+
+    def _hex(self, nbits: int) -> str:
+        return f"0x{self.rng.getrandbits(nbits):0{nbits // 4}x}"
+
+    def _make_traders(self) -> None:
+        n = max(4, self.o.traders)
+        rng = self.rng
+        n_mm = max(2, n // 40)
+        n_whale = max(1, n // 30)
+        n_bot = max(1, n // 12)
+        roles = [MARKET_MAKER] * n_mm + [WHALE] * n_whale + [BOT] * n_bot
+        roles += [CASUAL] * (n - len(roles))
+        self.addresses = [self._hex(160) for _ in range(n)]
+        self.roles = roles
+        self.skill = [rng.betavariate(3, 2) if r == WHALE else rng.betavariate(2, 2) for r in roles]
+        self.market_makers = [i for i, r in enumerate(roles) if r == MARKET_MAKER]
+        self.takers = [i for i, r in enumerate(roles) if r != MARKET_MAKER]
+        weight = {CASUAL: 1.0, WHALE: 3.0, BOT: 25.0}
+        self.taker_weights = [
+            weight[roles[i]] * min(rng.paretovariate(1.3), 50.0) for i in self.takers
+        ]
+
+    def _make_markets(self) -> None:
+        rng = self.rng
+        span = self.horizon_end - self.start_time
+        self.markets: list[_Market] = []
+        for i in range(max(1, self.o.markets)):
+            # A few markets are open from the start so the first blocks have trades.
+            open_time = (
+                self.start_time if i < 3 else self.start_time + int(rng.random() * 0.8 * span)
+            )
+            duration = int((0.15 + 0.95 * rng.random()) * span)
+            tokens = tuple(rng.getrandbits(256) | (1 << 255) for _ in range(2))
+            start_price = 0.2 + 0.6 * rng.random()
+            self.markets.append(
+                _Market(
+                    condition=self._hex(256),
+                    token_ids=tokens,
+                    token_strs=(str(tokens[0]), str(tokens[1])),
+                    open_time=open_time,
+                    resolve_time=open_time + max(duration, 4 * 3600),
+                    winner=rng.randrange(2),
+                    popularity=min(rng.paretovariate(1.2), 40.0),
+                    makers=rng.sample(self.market_makers, min(2, len(self.market_makers))),
+                    price=start_price,
+                    start_price=start_price,
+                )
+            )
+
+    def _resolved(self, market: _Market) -> bool:
+        return market.resolve_time < self.horizon_end
+
+    # ---- schedule ---------------------------------------------------------------------
+
+    def _schedule(self) -> list[tuple[int, int]]:
+        """(block, market) of every trade, in block order."""
+        rng, chain = self.rng, self.chain
+        trades = self.o.fills // 2
+        if self.o.future_seconds:
+            trades += int(trades * self.o.future_seconds / max(self.span, 1))
+        windows = [(m.open_time, min(m.resolve_time, self.horizon_end)) for m in self.markets]
+        weights = [
+            m.popularity * max(end - start, 1)
+            for m, (start, end) in zip(self.markets, windows, strict=True)
+        ]
+        picks = rng.choices(range(len(self.markets)), weights=weights, k=trades)
+        total_blocks = (self.horizon_end - self.start_time) // chain.block_time
+        # Trades cluster into every `stride`-th block, several transactions per block.
+        stride = max(1, int(total_blocks * self.o.txs_per_block / max(trades, 1)))
+        genesis = chain.genesis_block
+        schedule = []
+        for m in picks:
+            start, end = windows[m]
+            block = chain.block_at(start + int(rng.random() * (end - start)))
+            snapped = block - (block - genesis) % stride
+            if chain.block_timestamp(snapped) >= start:
+                block = snapped
+            schedule.append((block, m))
+        if self.o.burst:
+            schedule += self._burst()
+        schedule.sort()
+        return schedule
+
+    def _burst(self) -> list[tuple[int, int]]:
+        """`burst` fills in one block: a market's big news moment."""
+        middle = (self.start_time + self.o.end_time) // 2
+        live = [
+            i
+            for i, m in enumerate(self.markets)
+            if m.open_time <= middle < min(m.resolve_time, self.horizon_end)
+        ] or [0]
+        market = max(live, key=lambda i: self.markets[i].popularity)
+        block = self.chain.block_at(max(middle, self.markets[market].open_time))
+        return [(block, market)] * (self.o.burst // 2)
+
+    # ---- positions --------------------------------------------------------------------
+
+    def _position(self, trader: int, m: int, outcome: int) -> list[int]:
+        key = (trader, m, outcome)
+        pos = self.positions.get(key)
+        if pos is None:
+            market = self.markets[m]
+            entity = len(self.pos_ids)
+            self.pos_ids.append(f"{self.addresses[trader]}-{market.token_strs[outcome]}")
+            self.pos_users.append(self.addresses[trader])
+            self.pos_tokens.append(market.token_ids[outcome])
+            pos = [0, 0, 0, 0, entity, -1, -1]
+            self.positions[key] = pos
+            market.holders.append((trader, outcome))
+        return pos
+
+    def _record(self, pos: list[int], block: int) -> None:
+        """Store the position's state as its version at `block` (one version per block)."""
+        state = (pos[0], pos[1], pos[2], pos[3])
+        if pos[6] == block:
+            self.ver_state[pos[5]] = state
+            return
+        pos[5] = len(self.ver_state)
+        pos[6] = block
+        self.ver_ent.append(pos[4])
+        self.ver_state.append(state)
+        self.ver_vis.append(block)
+
+    # ---- events -----------------------------------------------------------------------
+
+    def _size(self, trader: int) -> int:
+        """Shares (raw, x 1e6) in whole cents of a share, so USDC = shares x price is exact."""
+        mu, sigma = _SIZE[self.roles[trader]]
+        shares = math.exp(self.rng.gauss(mu, sigma))
+        return max(1, min(int(shares * 100), 50_000_000)) * 10_000
+
+    def _fee(self, received: int, probability: float) -> int:
+        if self.rng.random() >= probability:
+            return 0
+        return received * self.rng.choice((10, 50, 100, 200)) // 10_000
+
+    def _fill(
+        self,
+        tx: str,
+        block: int,
+        ts: int,
+        m: int,
+        outcome: int,
+        buyer: int,
+        seller: int,
+        buyer_is_maker: bool,
+        shares: int,
+        usdc: int,
+    ) -> None:
+        """One matched trade: the maker order's event and the taker order's event."""
+        market = self.markets[m]
+        token = market.token_strs[outcome]
+        maker, taker = (buyer, seller) if buyer_is_maker else (seller, buyer)
+        events = []
+        for order_maker, counterparty, fee_probability in (
+            (maker, taker, 0.05),
+            (taker, None, 0.3),
+        ):
+            buying = order_maker == buyer
+            fee = self._fee(shares if buying else usdc, fee_probability)
+            order_hash = self._hex(256)
+            if buying:
+                assets = (USDC_ASSET, token, usdc, shares)
+            else:
+                assets = (token, USDC_ASSET, shares, usdc)
+            events.append((order_hash, order_maker, counterparty, buying, fee, assets))
+        events.sort()  # ids share the tx hash, so id order is order-hash order
+        for order_hash, order_maker, counterparty, buying, fee, assets in events:
+            taker_address = EXCHANGE if counterparty is None else self.addresses[counterparty]
+            self.fills.add(
+                block,
+                f"{tx}_{order_hash}",
+                ts,
+                self.addresses[order_maker],
+                taker_address,
+                *assets,
+                fee,
+            )
+            pos = self._position(order_maker, m, outcome)
+            if buying:
+                P.buy(pos, P.fill_buy_price(usdc, shares, fee), shares - fee)
+            else:
+                P.sell(pos, P.fill_sell_price(usdc, shares, fee), shares)
+            self._record(pos, block)
+
+    def _split(self, tx: str, block: int, ts: int, trader: int, m: int, amount: int) -> None:
+        self.splits.add(
+            block,
+            f"{tx}_0x{self.rng.randrange(1, 400):x}",
+            ts,
+            self.addresses[trader],
+            self.markets[m].condition,
+            amount,
+        )
+        for outcome in (0, 1):
+            pos = self._position(trader, m, outcome)
+            P.buy(pos, P.ONE // 2, amount)
+            self._record(pos, block)
+
+    def _merge(self, tx: str, block: int, ts: int, trader: int, m: int, amount: int) -> None:
+        self.merges.add(
+            block,
+            f"{tx}_0x{self.rng.randrange(1, 400):x}",
+            ts,
+            self.addresses[trader],
+            self.markets[m].condition,
+            amount,
+        )
+        for outcome in (0, 1):
+            pos = self._position(trader, m, outcome)
+            P.sell(pos, P.ONE // 2, amount)
+            self._record(pos, block)
+
+    def _move_price(self, market: _Market, ts: int) -> int:
+        """Random walk of the winner's price toward 1 as resolution nears; in cents."""
+        life = max(market.resolve_time - market.open_time, 1)
+        progress = min(max((ts - market.open_time) / life, 0.0), 1.0)
+        desired = market.start_price + (0.97 - market.start_price) * progress**2
+        price = market.price + 0.25 * (desired - market.price) + self.rng.gauss(0.0, 0.03)
+        market.price = min(max(price, 0.02), 0.98)
+        return min(max(round(market.price * 100), 1), 99)
+
+    def _trade(self, txs, block: int, ts: int, m: int) -> None:
+        rng = self.rng
+        market = self.markets[m]
+        winner_cents = self._move_price(market, ts)
+        maker_mm = rng.choice(market.makers)
+        seller = None
+        if market.holders and rng.random() < 0.3:
+            holder, outcome = market.holders[rng.randrange(len(market.holders))]
+            held = self.positions[(holder, m, outcome)][P.AMOUNT]
+            if self.roles[holder] != MARKET_MAKER and held >= 10_000:
+                seller = holder
+                shares = held if rng.random() < 0.3 else held * (30 + rng.randrange(71)) // 100
+                shares = max(10_000, shares - shares % 10_000)
+                if rng.random() < self.o.oversell_fraction:
+                    shares = held + (1 + rng.randrange(100)) * 10_000
+                buyer = maker_mm
+                if rng.random() < 0.4:
+                    other = self._next_taker()
+                    buyer = other if other != holder else maker_mm
+        if seller is None:
+            buyer = self._next_taker()
+            p_win = 0.25 + 0.5 * self.skill[buyer]
+            outcome = market.winner if rng.random() < p_win else 1 - market.winner
+            shares = self._size(buyer)
+            seller = maker_mm
+            held = self._position(seller, m, outcome)[P.AMOUNT]
+            if held < shares:
+                # Market makers mint inventory: split USDC into full sets, then sell one side.
+                amount = (shares - held) // P.ONE * P.ONE + P.ONE * (1 + rng.randrange(50))
+                self._split(next(txs), block, ts, seller, m, amount)
+        cents = winner_cents if outcome == market.winner else 100 - winner_cents
+        usdc = shares * cents // 100
+        mm_in_trade = maker_mm in (buyer, seller)
+        buyer_is_maker = (
+            (buyer == maker_mm) if mm_in_trade and rng.random() < 0.8 else rng.random() < 0.5
+        )
+        self._fill(next(txs), block, ts, m, outcome, buyer, seller, buyer_is_maker, shares, usdc)
+        if mm_in_trade and rng.random() < 0.03:
+            held = min(self.positions.get((maker_mm, m, o), (0,))[0] for o in (0, 1))
+            amount = held * (30 + rng.randrange(50)) // 100 // P.ONE * P.ONE
+            if amount > 0:
+                self._merge(next(txs), block, ts, maker_mm, m, amount)
+
+    def _next_taker(self) -> int:
+        if self._pool_pos >= len(self._pool):
+            self._pool = self.rng.choices(self.takers, weights=self.taker_weights, k=65_536)
+            self._pool_pos = 0
+        self._pool_pos += 1
+        return self._pool[self._pool_pos - 1]
+
+    def _block_txs(self, count: int):
+        """Transaction hashes of one block in ascending order, so generation order is id order
+        and the positions replay in (timestamp, id) order as the pnl subgraph sees them."""
+        getrandbits = self.rng.getrandbits
+        for h in sorted(getrandbits(256) for _ in range(count)):
+            yield f"0x{h:064x}"
+
+    def _redeem(self) -> None:
+        rng, chain = self.rng, self.chain
+        for m, market in enumerate(self.markets):
+            if not self._resolved(market):
+                continue
+            traders = list(dict.fromkeys(t for t, _ in market.holders))
+            for trader in traders:
+                held = [self.positions.get((trader, m, o), (0,))[0] for o in (0, 1)]
+                if not any(held) or rng.random() >= 0.85:
+                    continue
+                delay = chain.block_time + int(rng.expovariate(1 / min(self.span * 0.05, 172_800)))
+                ts = chain.block_timestamp(chain.block_at(market.resolve_time + delay))
+                if ts >= self.horizon_end:
+                    continue
+                block = chain.block_at(ts)
+                payout = held[market.winner]  # payout numerators [1, 0] / [0, 1], denominator 1
+                rid = f"{self._hex(256)}_0x{rng.randrange(1, 400):x}"
+                self.redemptions.add(
+                    block, rid, ts, self.addresses[trader], market.condition, (1, 2), payout
+                )
+                for outcome in (0, 1):
+                    pos = self._position(trader, m, outcome)
+                    P.sell(pos, P.ONE if outcome == market.winner else 0, pos[P.AMOUNT])
+                    self._record(pos, block)
+
+    # ---- assembly ---------------------------------------------------------------------
+
+    def run(self) -> Dataset:
+        self._make_traders()
+        self._make_markets()
+        self._pool, self._pool_pos = [], 0
+        schedule = self._schedule()
+        i = 0
+        while i < len(schedule):
+            block = schedule[i][0]
+            j = i
+            while j < len(schedule) and schedule[j][0] == block:
+                j += 1
+            ts = self.chain.block_timestamp(block)
+            txs = self._block_txs(3 * (j - i) + 1)  # a fill may come with a split and a merge
+            for _, m in schedule[i:j]:
+                self._trade(txs, block, ts, m)
+            i = j
+        self._redeem()
+        return Dataset(
+            self.chain, self._tables(), self.chain.block_at(self.o.end_time), asdict(self.o)
+        )
+
+    def _late(self, columns: _Columns, salt: int) -> list[int]:
+        if not self.o.late_fraction:
+            return columns.vis
+        late_rng = random.Random(self.o.seed * 1_000_003 + salt)  # leaves the main stream alone
+        delay, fraction = self.o.late_delay_blocks, self.o.late_fraction
+        return [v + delay if late_rng.random() < fraction else v for v in columns.vis]
+
+    def _tables(self) -> dict[tuple[str, str], Table]:
+        specs = {s: entity_specs(s) for s in ("orderbook", "pnl", "activity")}
+        tables: dict[tuple[str, str], Table] = {}
+        tables[("orderbook", "OrderFilledEvent")] = Table.build(
+            specs["orderbook"]["OrderFilledEvent"],
+            self.fills.cols,
+            self._late(self.fills, 1),
+            mutable=False,
+            presorted=True,
+            derived=order_filled_derived(),
+        )
+        tables[("activity", "Split")] = Table.build(
+            specs["activity"]["Split"],
+            self.splits.cols,
+            self._late(self.splits, 2),
+            mutable=False,
+            presorted=True,
+        )
+        tables[("activity", "Merge")] = Table.build(
+            specs["activity"]["Merge"],
+            self.merges.cols,
+            self._late(self.merges, 3),
+            mutable=False,
+            presorted=True,
+        )
+        tables[("activity", "Redemption")] = Table.build(
+            specs["activity"]["Redemption"],
+            self.redemptions.cols,
+            self._late(self.redemptions, 4),
+            mutable=False,
+        )
+        tables.update(self._market_tables(specs))
+        tables[("pnl", "UserPosition")] = self._user_positions(specs["pnl"]["UserPosition"])
+        return tables
+
+    def _market_tables(self, specs) -> dict[tuple[str, str], Table]:
+        chain = self.chain
+        market_data = _Columns(("id", "condition", "outcomeIndex"))
+        activity_positions = _Columns(("id", "condition", "outcomeIndex"))
+        activity_conditions = _Columns(("id",))
+        conditions = _Columns(("id", "positionIds", "payoutNumerators", "payoutDenominator"))
+        for market in self.markets:
+            opened = chain.block_at(market.open_time)
+            for outcome in (0, 1):
+                market_data.add(opened, market.token_strs[outcome], market.condition, outcome)
+                activity_positions.add(
+                    opened, market.token_strs[outcome], market.condition, outcome
+                )
+            activity_conditions.add(opened, market.condition)
+            conditions.add(opened, market.condition, market.token_ids, (), 0)
+            if self._resolved(market):
+                payouts = (1, 0) if market.winner == 0 else (0, 1)
+                resolved = chain.block_at(market.resolve_time)
+                conditions.add(resolved, market.condition, market.token_ids, payouts, 1)
+        return {
+            ("orderbook", "MarketData"): Table.build(
+                specs["orderbook"]["MarketData"], market_data.cols, market_data.vis, mutable=False
+            ),
+            ("activity", "Position"): Table.build(
+                specs["activity"]["Position"],
+                activity_positions.cols,
+                activity_positions.vis,
+                mutable=False,
+            ),
+            ("activity", "Condition"): Table.build(
+                specs["activity"]["Condition"],
+                activity_conditions.cols,
+                activity_conditions.vis,
+                mutable=False,
+            ),
+            ("pnl", "Condition"): Table.build(
+                specs["pnl"]["Condition"], conditions.cols, conditions.vis, mutable=True
+            ),
+        }
+
+    def _user_positions(self, spec) -> Table:
+        ids = self.pos_ids
+        rank = array("q", [0]) * len(ids)
+        for r, entity in enumerate(sorted(range(len(ids)), key=ids.__getitem__)):
+            rank[entity] = r
+        ent = self.ver_ent
+        # Stable: each entity's versions stay in block order.
+        order = sorted(range(len(ent)), key=lambda v: rank[ent[v]])
+        states, users, tokens = self.ver_state, self.pos_users, self.pos_tokens
+        columns = {
+            "id": [ids[ent[v]] for v in order],
+            "user": [users[ent[v]] for v in order],
+            "tokenId": [tokens[ent[v]] for v in order],
+            "amount": [states[v][0] for v in order],
+            "avgPrice": [states[v][1] for v in order],
+            "realizedPnl": [states[v][2] for v in order],
+            "totalBought": [states[v][3] for v in order],
+        }
+        vis = [self.ver_vis[v] for v in order]
+        return Table.build(spec, columns, vis, mutable=True, presorted=True)
