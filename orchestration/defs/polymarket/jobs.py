@@ -2,20 +2,37 @@
 
 import dagster as dg
 
-from orchestration.lib.entities import USER_POSITIONS
+from orchestration.lib.entities import CONDITIONS, MARKET_DATA, USER_POSITIONS
 
 POLYMARKET = dg.AssetSelection.groups("polymarket")
 POSITIONS = dg.AssetSelection.assets(dg.AssetKey(USER_POSITIONS.asset_key))
+REFERENCE = dg.AssetSelection.assets(
+    dg.AssetKey(MARKET_DATA.asset_key), dg.AssetKey(CONDITIONS.asset_key)
+)
+
+
+def serial(name: str) -> dict[str, str]:
+    """Run tags that keep two runs of one job from overlapping (dagster.yaml run_queue)."""
+    return {"polyboard/serial": name}
+
 
 fetch_traders_job = dg.define_asset_job(
     "fetch_traders_job",
     selection=POLYMARKET - POSITIONS,
     description="Trades, activity and reference entities from the subgraphs into raw tables.",
-    tags={"dagster/max_runtime": "3600"},
+    tags={**serial("fetch_traders_job"), "dagster/max_runtime": "3600"},
 )
 
 sync_positions_job = dg.define_asset_job(
     "sync_positions_job",
     selection=POSITIONS,
     description="The pnl subgraph's positions of the followed wallets.",
+    tags=serial("sync_positions_job"),
+)
+
+refresh_reference_job = dg.define_asset_job(
+    "refresh_reference_job",
+    selection=REFERENCE,
+    description="Tokens and conditions, rescanned in full when configured so.",
+    tags=serial("refresh_reference_job"),
 )
