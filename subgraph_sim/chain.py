@@ -49,8 +49,7 @@ class Chain:
         # The hash looks random but carries its number (xor-masked by the digest), so
         # `block: {hash: ...}` can be answered without a table of every block.
         digest = hashlib.sha256(b"block:%d" % number).digest()[:24]
-        mask = int.from_bytes(digest[:8], "big")
-        return "0x" + digest.hex() + format(number ^ mask, "016x")
+        return "0x" + digest.hex() + format(number ^ _mask(digest), "016x")
 
     def block_number_of_hash(self, block_hash: str) -> int | None:
         text = block_hash.lower().removeprefix("0x")
@@ -58,7 +57,11 @@ class Chain:
             return None
         try:
             digest = bytes.fromhex(text[:48])
-            number = int(text[48:], 16) ^ int.from_bytes(digest[:8], "big")
+            number = int(text[48:], 16) ^ _mask(digest)
         except ValueError:
             return None
         return number if self.block_hash(number) == "0x" + text else None
+
+
+def _mask(digest: bytes) -> int:
+    return int.from_bytes(hashlib.sha256(digest).digest()[:8], "big")

@@ -1,0 +1,5 @@
+import sys
+
+from subgraph_sim.cli import main
+
+sys.exit(main())
