@@ -31,7 +31,19 @@ def _generator_args(parser: argparse.ArgumentParser) -> None:
 
 
 def _overrides(args: argparse.Namespace) -> dict:
-    names = ["seed", "fills", "traders", "markets", "days", "end_time", "burst", "late_fraction", "late_delay_blocks", "oversell_fraction", "future_seconds"]
+    names = [
+        "seed",
+        "fills",
+        "traders",
+        "markets",
+        "days",
+        "end_time",
+        "burst",
+        "late_fraction",
+        "late_delay_blocks",
+        "oversell_fraction",
+        "future_seconds",
+    ]
     return {n: getattr(args, n) for n in names if getattr(args, n) is not None}
 
 
