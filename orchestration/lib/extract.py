@@ -36,6 +36,7 @@ from orchestration.lib.warehouse import Warehouse
 
 Progress = Callable[[str], None]
 ID_BATCH = 500  # ids per `id_in` / `user_in` filter: well inside graph-node's query size limits
+LOAD_BATCH_ROWS = 5000  # at most this many queued rows go into one load transaction
 
 
 @dataclass
@@ -152,11 +153,14 @@ def extract_events(
         f"in {len(plan.slices)} slices, {workers} in flight"
     )
 
-    for slice_index, rows, new_slice in _fetch_slices(client, entity, plan, workers, page_size):
-        plan.slices[slice_index] = new_slice
+    for batch in _fetch_slices(client, entity, plan, workers, page_size):
+        rows = []
+        for slice_index, page, new_slice in batch:
+            plan.slices[slice_index] = new_slice
+            rows.extend(page)
         cursor["plan"] = plan.to_state()
         result.rows += warehouse.upsert(entity, rows, plan.block, cursor=(cursor_name, cursor))
-        result.pages += 1
+        result.pages += len(batch)
         reporter.tick(result)
 
     cursor.update(block=plan.block, block_timestamp=block_timestamp, plan=None)
@@ -170,11 +174,18 @@ def extract_events(
 
 
 def _fetch_slices(
-    client: SubgraphClient, entity: Entity, plan: Plan, workers: int, page_size: int
-) -> Iterable[tuple[int, list[dict[str, Any]], Any]]:
-    """Yield (slice index, rows, progress) as workers read pages; each slice stays in order.
+    client: SubgraphClient,
+    entity: Entity,
+    plan: Plan,
+    workers: int,
+    page_size: int,
+    batch_rows: int = LOAD_BATCH_ROWS,
+) -> Iterable[list[tuple[int, list[dict[str, Any]], Any]]]:
+    """Yield batches of (slice index, rows, progress) as workers read pages.
 
-    The queue is bounded so that memory holds a few pages per worker, never the history.
+    Each slice's pages stay in order. Pages that queued up while the previous batch was
+    loading are loaded together, so when loading is the bottleneck it commits fewer, larger
+    transactions. The queue is bounded: memory holds a few pages per worker, never the history.
     """
     pending = [i for i, s in enumerate(plan.slices) if not s.done]
     if not pending:
@@ -208,13 +219,22 @@ def _fetch_slices(
         remaining = len(pending)
         try:
             while remaining:
-                item = pages.get()
-                if item is finished:
-                    remaining -= 1
-                elif isinstance(item, BaseException):
-                    raise item
-                else:
-                    yield item
+                batch, rows, block = [], 0, True
+                while remaining and rows < batch_rows:
+                    try:
+                        item = pages.get(block=block)
+                    except queue.Empty:
+                        break
+                    block = False  # wait for the first page only; take the rest if ready
+                    if item is finished:
+                        remaining -= 1
+                    elif isinstance(item, BaseException):
+                        raise item
+                    else:
+                        batch.append(item)
+                        rows += len(item[1])
+                if batch:
+                    yield batch
         finally:
             stop.set()
 

@@ -13,6 +13,7 @@ import json
 import os
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -78,7 +79,8 @@ class Warehouse:
         target = f"raw.{entity.table}"
         insert = (
             f"insert into {target} ({cols}, _block_number, _extracted_at) "
-            f"select {self._select_casts(entity)}, _block_number, _extracted_at from {source} "
+            f"select {self._select_casts(entity)}, {self.placeholder}, {self.placeholder} "
+            f"from {source} "
         )
         if not entity.mutable:
             # An event never changes: re-extracting it is a no-op, which keeps reruns cheap.
@@ -172,20 +174,21 @@ class DuckDBWarehouse(Warehouse):
                     [None if v is None else [str(x) for x in v] for v in values],
                     type=pa.list_(pa.string()),
                 )
-            else:
+                continue
+            try:  # the subgraph serves BigInt as strings already: no per-value conversion
+                columns[name] = pa.array(values, type=pa.string())
+            except (pa.ArrowTypeError, pa.ArrowInvalid):
                 columns[name] = pa.array(
                     [None if v is None else str(v) for v in values], type=pa.string()
                 )
         now = datetime.now(UTC)
-        columns["_block_number"] = pa.array([block_number] * len(rows), type=pa.int64())
-        columns["_extracted_at"] = pa.array([now] * len(rows), type=pa.timestamp("us", tz="UTC"))
         batch = pa.table(columns)
         con = self.con
         con.begin()
         try:
             if rows:
                 con.register("_load_batch", batch)
-                con.execute(self._upsert_sql(entity, "_load_batch"))
+                con.execute(self._upsert_sql(entity, "_load_batch"), [block_number, now])
                 con.unregister("_load_batch")
             if cursor is not None:
                 self._put_cursor(*cursor, now)
@@ -225,26 +228,40 @@ class PostgresWarehouse(Warehouse):
 
         self.url = normalize_pg_url(url)
         self.con = psycopg.connect(self.url, autocommit=False)
+        # Loads commit a page at a time. Without waiting for each commit's WAL flush, a server
+        # crash can lose the last few commits, but each took its cursor with it, so the next
+        # run re-reads those pages: consistency is kept, only the flush wait is saved.
+        self.con.execute("set synchronous_commit = off")
+        self.con.commit()
+        self._stages: set[str] = set()  # temporary load tables created on this connection
 
     def upsert(self, entity, rows, block_number, cursor=None) -> int:
         rows = _dedupe_last(rows)
         now = datetime.now(UTC)
         stage = f"_load_{entity.table}"
         cols = ", ".join(_quote(c) for c in entity.fields)
+        try:
+            self._load(entity, rows, block_number, cursor, now, stage, cols)
+        except BaseException:
+            self._stages.discard(stage)  # a rolled-back transaction took the stage table along
+            raise
+        return len(rows)
+
+    def _load(self, entity, rows, block_number, cursor, now, stage, cols) -> None:
         with self.con.transaction(), self.con.cursor() as cur:
             if rows:
-                # A typed temporary copy of the target: COPY casts each value on the way in.
-                cur.execute(
-                    f"create temp table if not exists {stage} "
-                    f"(like raw.{entity.table} including defaults) on commit delete rows"
-                )
-                with cur.copy(
-                    f"copy {stage} ({cols}, _block_number, _extracted_at) from stdin"
-                ) as copy:
-                    fields = entity.fields
+                if stage not in self._stages:
+                    # Typed columns of the target, no constraints: COPY casts on the way in.
+                    cur.execute(
+                        f"create temp table {stage} on commit delete rows as "
+                        f"select {cols} from raw.{entity.table} with no data"
+                    )
+                    self._stages.add(stage)
+                values = itemgetter(*entity.fields)
+                with cur.copy(f"copy {stage} ({cols}) from stdin") as copy:
                     for row in rows:
-                        copy.write_row([*(row.get(f) for f in fields), block_number, now])
-                cur.execute(self._upsert_sql(entity, stage))
+                        copy.write_row(values(row))
+                cur.execute(self._upsert_sql(entity, stage), [block_number, now])
             if cursor is not None:
                 name, state = cursor
                 cur.execute(
@@ -252,7 +269,6 @@ class PostgresWarehouse(Warehouse):
                     "set state = excluded.state, updated_at = excluded.updated_at",
                     [name, json.dumps(state), now],
                 )
-        return len(rows)
 
     def fetchone(self, sql, params=()):
         with self.con.cursor() as cur:
