@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import filecmp
-import os
-import time
 from collections import Counter, defaultdict
 
-import psutil
 import pytest
 
 from subgraph_sim.generator import EXCHANGE, generate
@@ -241,18 +238,3 @@ def test_late_events_become_visible_later():
     ids_before = {e["id"] for e in dataset.entities("orderbook", "OrderFilledEvent", block - 1)}
     ids_at = {e["id"] for e in dataset.entities("orderbook", "OrderFilledEvent", block)}
     assert table.columns["id"][r] in ids_at - ids_before
-
-
-@pytest.mark.slow
-def test_measure_bench_generation():
-    started = time.perf_counter()
-    rss_before = psutil.Process(os.getpid()).memory_info().rss
-    dataset = generate("bench")
-    elapsed = time.perf_counter() - started
-    rss = psutil.Process(os.getpid()).memory_info().rss
-    fills = dataset.table("orderbook", "OrderFilledEvent").n_rows
-    print(
-        f"\nbench preset: {fills} fills generated in {elapsed:.1f}s, "
-        f"RSS {rss / 2**20:.0f} MiB (+{(rss - rss_before) / 2**20:.0f} MiB)"
-    )
-    assert fills == 1_000_000
