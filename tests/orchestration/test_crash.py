@@ -22,6 +22,10 @@ pytestmark = [pytest.mark.extract, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def requests_seen(sim) -> int:
+    return sim.state()["counters"].get("requests", 0)
+
+
 def pipeline_env(sim, database_url, duckdb_path, dagster_home) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     env.update(
@@ -44,13 +48,11 @@ def test_sigkill_at_random_points_then_rerun(demo_dataset, warehouse_url, tmp_pa
         command = [sys.executable, "-m", "orchestration.pipeline", "--job", "fetch_traders_job"]
         kills = 0
         for _ in range(3):
-            seen = sim.state()["counters"].get("requests", 0)
+            seen = requests_seen(sim)
             kill_after = seen + rng.randint(5, 120)
             proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
             try:
-                while (
-                    proc.poll() is None and sim.state()["counters"].get("requests", 0) < kill_after
-                ):
+                while proc.poll() is None and requests_seen(sim) < kill_after:
                     time.sleep(0.05)
                 if proc.poll() is None:
                     proc.send_signal(signal.SIGKILL)
@@ -78,7 +80,7 @@ def test_postgres_restart_during_a_load(demo_dataset, pg_database):
         restarted = threading.Event()
 
         def restart_when_loading() -> None:
-            while sim.state()["counters"].get("requests", 0) < 40:
+            while requests_seen(sim) < 40:
                 time.sleep(0.05)
             subprocess.run(
                 ["pg_ctlcluster", "--skip-systemctl-redirect", version, cluster, "restart"],
