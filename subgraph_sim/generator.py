@@ -10,6 +10,7 @@ exactly the winning shares held.
 
 from __future__ import annotations
 
+import gc
 import math
 import random
 from array import array
@@ -66,7 +67,15 @@ def options(preset: str = "tiny", **overrides) -> Options:
 
 def generate(preset: str = "tiny", **overrides) -> Dataset:
     """A coherent dataset from a preset (tiny, demo, bench) and overrides (seed, fills, ...)."""
-    return _Generator(options(preset, **overrides)).run()
+    # Millions of small tuples would trigger the cyclic collector over and over, scanning
+    # an ever larger heap; nothing generated here forms cycles.
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _Generator(options(preset, **overrides)).run()
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 @dataclass
@@ -85,16 +94,22 @@ class _Market:
 
 
 class _Columns:
-    """Append-only columns of one entity type, in stored form."""
+    """Rows of one entity type in stored form, one tuple per row (cheaper to append than
+    one list per field); `cols` transposes them once generation is done."""
 
     def __init__(self, names: tuple[str, ...]) -> None:
-        self.cols: dict[str, list] = {n: [] for n in names}
+        self.names = names
+        self.rows: list[tuple] = []
         self.vis: list[int] = []
 
     def add(self, vis: int, *values) -> None:
-        for col, value in zip(self.cols.values(), values, strict=True):
-            col.append(value)
+        self.rows.append(values)
         self.vis.append(vis)
+
+    @property
+    def cols(self) -> dict[str, list]:
+        columns = zip(*self.rows, strict=True) if self.rows else [()] * len(self.names)
+        return {name: list(col) for name, col in zip(self.names, columns, strict=True)}
 
 
 class _Generator:
@@ -130,7 +145,7 @@ class _Generator:
         self.pos_users: list[str] = []
         self.pos_tokens: list[int] = []
         self.ver_ent = array("q")
-        self.ver_state: list[tuple[int, int, int, int]] = []
+        self.ver_state = tuple(array("q") for _ in range(4))  # amount, avg, realized, bought
         self.ver_vis = array("q")
         # (trader, market, outcome) -> [amount, avg, realized, bought, entity, row, block]
         self.positions: dict[tuple[int, int, int], list[int]] = {}
@@ -249,14 +264,18 @@ class _Generator:
 
     def _record(self, pos: list[int], block: int) -> None:
         """Store the position's state as its version at `block` (one version per block)."""
-        state = (pos[0], pos[1], pos[2], pos[3])
+        amounts, avgs, realized, bought = self.ver_state
         if pos[6] == block:
-            self.ver_state[pos[5]] = state
+            row = pos[5]
+            amounts[row], avgs[row], realized[row], bought[row] = pos[0], pos[1], pos[2], pos[3]
             return
-        pos[5] = len(self.ver_state)
+        pos[5] = len(self.ver_vis)
         pos[6] = block
         self.ver_ent.append(pos[4])
-        self.ver_state.append(state)
+        amounts.append(pos[0])
+        avgs.append(pos[1])
+        realized.append(pos[2])
+        bought.append(pos[3])
         self.ver_vis.append(block)
 
     # ---- events -----------------------------------------------------------------------
@@ -558,10 +577,10 @@ class _Generator:
             "id": [ids[ent[v]] for v in order],
             "user": [users[ent[v]] for v in order],
             "tokenId": [tokens[ent[v]] for v in order],
-            "amount": [states[v][0] for v in order],
-            "avgPrice": [states[v][1] for v in order],
-            "realizedPnl": [states[v][2] for v in order],
-            "totalBought": [states[v][3] for v in order],
+            "amount": [states[0][v] for v in order],
+            "avgPrice": [states[1][v] for v in order],
+            "realizedPnl": [states[2][v] for v in order],
+            "totalBought": [states[3][v] for v in order],
         }
         vis = [self.ver_vis[v] for v in order]
         return Table.build(spec, columns, vis, mutable=True, presorted=True)
