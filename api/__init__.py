@@ -1,0 +1,1 @@
+"""polyboard read API."""

@@ -1,0 +1,285 @@
+"""Response and parameter models of the API (what /docs shows)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+WALLET_PATTERN = r"^0x[0-9a-fA-F]{40}$"
+WALLET_EXAMPLE = "0x56687bf447db6ffa42ffe2204a05edaa20f55839"
+WALLET_HELP = "a wallet address: '0x' followed by 40 hexadecimal digits (any case)"
+
+Money = float  # USDC, 6 decimals in the marts
+
+
+class Timeframe(StrEnum):
+    d1 = "1d"
+    d7 = "7d"
+    d30 = "30d"
+    all = "all"
+
+
+class SortBy(StrEnum):
+    pnl = "pnl"
+    volume = "volume"
+    win_rate = "win_rate"
+    trades = "trades"
+
+
+class Order(StrEnum):
+    desc = "desc"
+    asc = "asc"
+
+
+class PositionStatus(StrEnum):
+    all = "all"
+    open = "open"
+    closed = "closed"
+    resolved = "resolved"
+    redeemed = "redeemed"
+
+
+class MarketOutcome(StrEnum):
+    win = "win"
+    loss = "loss"
+    flat = "flat"
+    open = "open"
+
+
+class _Public(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class LeaderboardEntryPublic(_Public):
+    rank: int = Field(description="SQL RANK() by the sort column: ties share a rank.", examples=[1])
+    wallet_address: str = Field(description="Lower-case wallet address.", examples=[WALLET_EXAMPLE])
+    total_pnl: Money = Field(
+        description="PnL over the timeframe in USDC: equity(as_of) - equity(as_of - window); "
+        "lifetime realized + unrealized PnL for `all`.",
+        examples=[1523.25],
+    )
+    volume: Money = Field(
+        description="USDC of the trader's fills in the timeframe.", examples=[9000]
+    )
+    total_trades: int = Field(description="Fills in the timeframe.", examples=[42])
+    win_rate: float | None = Field(
+        description="Lifetime share of closed trader-markets won, 0-100; null with none closed.",
+        examples=[62.5],
+    )
+    wins: int = Field(description="Lifetime closed trader-markets with PnL > 0.", examples=[5])
+    losses: int = Field(description="Lifetime closed trader-markets with PnL < 0.", examples=[3])
+    markets_traded: int = Field(description="Distinct markets (conditions) touched.", examples=[8])
+    last_trade_at: datetime | None = Field(description="Time of the trader's newest fill.")
+
+
+class LeaderboardPublic(_Public):
+    traders: list[LeaderboardEntryPublic] = Field(description="One page, in rank order.")
+    total: int = Field(description="Eligible traders in the timeframe.", examples=[1250])
+    page: int = Field(description="This page, from 1.", examples=[1])
+    limit: int = Field(description="Page size.", examples=[20])
+    total_pages: int = Field(description="Pages at this page size.", examples=[63])
+    timeframe: Timeframe
+    sort_by: SortBy
+    order: Order
+    min_trades: int = Field(description="Eligibility: at least this many fills in the window.")
+    min_volume: float = Field(description="Eligibility: at least this much USDC in the window.")
+    as_of: datetime | None = Field(
+        description="Data watermark: newest extracted event time; windows end here."
+    )
+
+
+class TraderPublic(_Public):
+    wallet_address: str = Field(examples=[WALLET_EXAMPLE], description="Lower-case address.")
+    first_trade_at: datetime | None = Field(description="Oldest fill.")
+    last_trade_at: datetime | None = Field(description="Newest fill.")
+    first_activity_at: datetime | None = Field(
+        description="Oldest fill, split, merge or redemption."
+    )
+    last_activity_at: datetime | None = Field(
+        description="Newest fill, split, merge or redemption."
+    )
+    total_trades: int = Field(description="Lifetime fills.", examples=[120])
+    total_volume: Money = Field(description="Lifetime USDC of fills.", examples=[45000.5])
+    realized_pnl: Money = Field(description="Realized PnL in USDC.", examples=[800.0])
+    unrealized_pnl: Money = Field(
+        description="shares x (mark - avg_price), summed.", examples=[-12.5]
+    )
+    total_pnl: Money = Field(description="realized + unrealized.", examples=[787.5])
+    wins: int = Field(description="Closed trader-markets won.", examples=[5])
+    losses: int = Field(description="Closed trader-markets lost.", examples=[3])
+    win_rate: float | None = Field(description="100 x wins / (wins + losses).", examples=[62.5])
+    markets_traded: int = Field(description="Distinct markets touched.", examples=[8])
+    open_positions: int = Field(description="Positions still holding shares.", examples=[2])
+
+
+class TraderMetricsPublic(_Public):
+    pnl_1d: Money = Field(description="PnL over the day ending at as_of.", examples=[12.0])
+    pnl_7d: Money = Field(description="PnL over the 7 days ending at as_of.", examples=[150.0])
+    pnl_30d: Money = Field(description="PnL over the 30 days ending at as_of.", examples=[420.0])
+    pnl_all: Money = Field(description="Lifetime PnL (total_pnl).", examples=[787.5])
+    volume_1d: Money = Field(description="USDC of fills in the last day.")
+    volume_7d: Money = Field(description="USDC of fills in the last 7 days.")
+    volume_30d: Money = Field(description="USDC of fills in the last 30 days.")
+    volume_all: Money = Field(description="Lifetime USDC of fills.")
+    trades_1d: int = Field(description="Fills in the last day.")
+    trades_7d: int = Field(description="Fills in the last 7 days.")
+    trades_30d: int = Field(description="Fills in the last 30 days.")
+    trades_all: int = Field(description="Lifetime fills.")
+
+
+class RankPublic(_Public):
+    timeframe: Timeframe
+    pnl_rank: int = Field(description="Rank by PnL among eligible traders (default thresholds).")
+    volume_rank: int = Field(description="Rank by volume among eligible traders.")
+
+
+class PositionPublic(_Public):
+    token_id: str = Field(description="Outcome token id (decimal string).", examples=["1234"])
+    condition_id: str | None = Field(description="The market (condition) of the token.")
+    outcome_index: int | None = Field(description="Outcome of the token in its condition.")
+    shares: float = Field(description="Shares held now.", examples=[100.0])
+    avg_price: float | None = Field(description="Average cost per share, 0-1.", examples=[0.42])
+    cost_basis: Money | None = Field(description="shares x avg_price.")
+    mark_price: float | None = Field(description="Payout once resolved, else last fill price.")
+    current_value: Money | None = Field(description="shares x mark_price.")
+    realized_pnl: Money = Field(description="Realized PnL of the position.")
+    unrealized_pnl: Money = Field(description="shares x (mark - avg_price).")
+    total_pnl: Money = Field(description="realized + unrealized.")
+    cash_flow: Money = Field(description="USDC received - USDC paid.")
+    bought_shares: float = Field(description="Shares bought.")
+    sold_shares: float = Field(description="Shares sold.")
+    split_shares: float = Field(description="Shares received from splits.")
+    merged_shares: float = Field(description="Shares merged back into USDC.")
+    redeemed_shares: float = Field(description="Shares redeemed.")
+    volume: Money = Field(description="USDC of the position's fills.")
+    trades: int = Field(description="Fills of the position.")
+    first_trade_at: datetime | None = None
+    last_trade_at: datetime | None = None
+    first_activity_at: datetime | None = None
+    last_activity_at: datetime | None = None
+    status: str = Field(
+        description="open (holding shares), closed (no shares left, market unresolved), "
+        "resolved (market resolved), redeemed (redeemed for USDC).",
+        examples=["open"],
+    )
+    market_outcome: str = Field(
+        description="The trader-market's outcome: win, loss, flat, or open while not closed.",
+        examples=["win"],
+    )
+
+
+class DailyStatPublic(_Public):
+    day: date = Field(description="UTC day.")
+    trades: int = Field(description="Fills that day.")
+    buy_volume: Money = Field(description="USDC paid in buys that day.")
+    sell_volume: Money = Field(description="USDC received in sells that day.")
+    volume: Money = Field(description="buy_volume + sell_volume.")
+    cash_flow: Money = Field(description="Net USDC received that day.")
+    realized_pnl: Money = Field(description="PnL realized that day.")
+    pnl: Money = Field(description="Change of cumulative_pnl since the previous active day.")
+    cumulative_realized_pnl: Money = Field(description="Realized PnL to the end of the day.")
+    unrealized_pnl: Money = Field(description="Unrealized PnL at the end of the day.")
+    cumulative_pnl: Money = Field(
+        description="Equity at the end of the day (realized + unrealized)."
+    )
+    position_value: Money = Field(description="Market value of shares held at the end of the day.")
+    end_of_day_equity: Money = Field(description="Net cash flow to date + position_value.")
+    open_positions: int = Field(description="Positions holding shares at the end of the day.")
+
+
+class TraderDetailPublic(_Public):
+    trader: TraderPublic
+    metrics: TraderMetricsPublic
+    ranks: list[RankPublic] = Field(
+        description="The trader's places on the precomputed leaderboards it is eligible for."
+    )
+    recent_positions: list[PositionPublic] = Field(
+        description="The 10 positions with the newest activity."
+    )
+    chart_data: list[DailyStatPublic] = Field(description="The last 30 active days, oldest first.")
+    as_of: datetime | None = Field(description="Data watermark.")
+
+
+class TraderStatisticsPublic(_Public):
+    wallet_address: str = Field(examples=[WALLET_EXAMPLE])
+    date_from: date | None = Field(description="First day requested (inclusive).")
+    date_to: date | None = Field(description="Last day requested (inclusive).")
+    series: list[DailyStatPublic] = Field(description="One entry per active UTC day, oldest first.")
+    as_of: datetime | None = Field(description="Data watermark.")
+
+
+class PositionsPublic(_Public):
+    wallet_address: str = Field(examples=[WALLET_EXAMPLE])
+    positions: list[PositionPublic] = Field(description="Newest activity first.")
+    total: int = Field(description="Positions matching the filters.")
+    page: int
+    limit: int
+    total_pages: int
+    as_of: datetime | None = Field(description="Data watermark.")
+
+
+class TraderSearchResultPublic(_Public):
+    wallet_address: str = Field(examples=[WALLET_EXAMPLE])
+    total_trades: int = Field(description="Lifetime fills.")
+    total_volume: Money = Field(description="Lifetime USDC of fills.")
+    total_pnl: Money = Field(description="Lifetime PnL.")
+    last_trade_at: datetime | None = None
+
+
+class TraderSearchPublic(_Public):
+    query: str = Field(description="The normalized prefix searched.", examples=["0x5668"])
+    results: list[TraderSearchResultPublic] = Field(description="Most active traders first.")
+
+
+class ErrorPublic(BaseModel):
+    detail: str = Field(description="What went wrong.", examples=["trader not found"])
+
+
+class HealthPublic(BaseModel):
+    status: str = Field(examples=["ok"])
+
+
+class ReadyPublic(BaseModel):
+    status: str = Field(description="ready, or not_ready.", examples=["ready"])
+    warehouse: str = Field(description="postgres or duckdb (the published snapshot).")
+    warehouse_ok: bool
+    warehouse_error: str | None = None
+    cache: str = Field(description="redis or memory.")
+    cache_status: str = Field(description="ok, or down (answers come from the warehouse).")
+    version: str | None = Field(description="The marts publication being served.")
+    as_of: datetime | None = Field(description="Its data watermark.")
+
+
+class TaskLaunchedPublic(BaseModel):
+    task_id: str = Field(description="The Dagster run id.", examples=["1f0c7e0e-..."])
+    job_name: str = Field(examples=["fetch_traders_job"])
+    status: str = Field(description="Dagster run status at launch.", examples=["QUEUED"])
+
+
+class TaskStatusPublic(BaseModel):
+    task_id: str
+    job_name: str | None = None
+    status: str = Field(
+        description="Dagster run status: QUEUED, NOT_STARTED, STARTING, STARTED, SUCCESS, "
+        "FAILURE, CANCELING, CANCELED.",
+        examples=["SUCCESS"],
+    )
+    created_at: float | None = Field(None, description="Unix time the run was created.")
+    started_at: float | None = Field(None, description="Unix time the run started.")
+    ended_at: float | None = Field(None, description="Unix time the run ended.")
+
+
+class DaemonStatusPublic(BaseModel):
+    daemon_type: str
+    required: bool
+    healthy: bool | None
+    last_heartbeat_at: float | None = None
+
+
+class WorkerStatsPublic(BaseModel):
+    daemons: list[DaemonStatusPublic] = Field(description="Health of every Dagster daemon.")
+    all_healthy: bool = Field(description="Every required daemon is healthy.")
+    queued_runs: int
+    running_runs: int

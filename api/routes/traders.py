@@ -1,0 +1,366 @@
+"""Trader endpoints: leaderboard, search, one trader, its daily statistics and positions.
+
+Handlers return the cached JSON body as is (`Response`), so a cache hit costs one lookup and
+no serialization; `response_model` still documents the shape in OpenAPI.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from datetime import date
+from decimal import Decimal
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, Response
+from fastapi.exceptions import RequestValidationError
+
+from api import queries
+from api.cache import params_hash
+from api.deps import StateDep, WalletPath
+from api.models import (
+    DailyStatPublic,
+    ErrorPublic,
+    LeaderboardEntryPublic,
+    LeaderboardPublic,
+    MarketOutcome,
+    Order,
+    PositionPublic,
+    PositionsPublic,
+    PositionStatus,
+    RankPublic,
+    SortBy,
+    Timeframe,
+    TraderDetailPublic,
+    TraderMetricsPublic,
+    TraderPublic,
+    TraderSearchPublic,
+    TraderSearchResultPublic,
+    TraderStatisticsPublic,
+)
+from api.routes import API_PREFIX
+
+router = APIRouter(prefix=f"{API_PREFIX}/traders", tags=["traders"])
+
+RECENT_POSITIONS = 10
+CHART_DAYS = 30
+
+NOT_FOUND = {404: {"model": ErrorPublic, "description": "No such trader in the marts."}}
+UNAVAILABLE = {
+    503: {"model": ErrorPublic, "description": "The marts cannot be read (none published yet)."}
+}
+
+
+def _json(body: bytes) -> Response:
+    return Response(content=body, media_type="application/json")
+
+
+def _pages(total: int, limit: int) -> int:
+    return math.ceil(total / limit) if total else 0
+
+
+@router.get(
+    "/leaderboard",
+    response_model=LeaderboardPublic,
+    summary="Ranked traders over a timeframe",
+    responses=UNAVAILABLE,
+)
+async def get_leaderboard(
+    state: StateDep,
+    timeframe: Annotated[
+        Timeframe, Query(description="Window ending at the data watermark: 1d, 7d, 30d or all.")
+    ] = Timeframe.d7,
+    sort_by: Annotated[
+        SortBy, Query(description="Rank by pnl, volume, win_rate or trades (within the window).")
+    ] = SortBy.pnl,
+    order: Annotated[Order, Query(description="desc (best first) or asc.")] = Order.desc,
+    min_trades: Annotated[
+        int | None,
+        Query(
+            ge=0, le=1_000_000_000, description="Minimum fills in the window (MIN_TRADER_TRADES)."
+        ),
+    ] = None,
+    min_volume: Annotated[
+        float | None,
+        Query(
+            ge=0,
+            le=1e15,
+            allow_inf_nan=False,
+            description="Minimum USDC volume in the window (MIN_TRADER_VOLUME).",
+        ),
+    ] = None,
+    page: Annotated[int, Query(ge=1, le=100_000, description="Page, from 1.")] = 1,
+    limit: Annotated[int, Query(ge=1, le=100, description="Page size, 1 to 100.")] = 20,
+) -> Response:
+    """Traders eligible in the window (at least `min_trades` fills and `min_volume` USDC),
+    ranked with SQL RANK() by the sort column: ties share a rank and display in wallet order.
+    Windows end at `as_of`, the newest extracted event, not the wall clock."""
+    settings = state.settings
+    min_trades = settings.min_trader_trades if min_trades is None else min_trades
+    min_volume = settings.min_trader_volume if min_volume is None else min_volume
+    params = {
+        "sort_by": sort_by.value,
+        "order": order.value,
+        "min_trades": min_trades,
+        "min_volume": min_volume,
+        "page": page,
+        "limit": limit,
+    }
+    warehouse = state.warehouse
+
+    async def compute() -> bytes:
+        sql_params = {
+            "min_trades": min_trades,
+            "min_volume": Decimal(repr(min_volume)),
+            "limit": limit,
+            "offset": (page - 1) * limit,
+        }
+        rows = await warehouse.fetch(
+            queries.leaderboard(timeframe.value, sort_by.value, order.value), sql_params
+        )
+        if rows:
+            total = int(rows[0]["total_count"])
+        elif page > 1:
+            count = await warehouse.fetch_one(
+                queries.leaderboard_count(timeframe.value), sql_params
+            )
+            total = int(count["total_count"]) if count else 0
+        else:
+            total = 0
+        body = LeaderboardPublic(
+            traders=[LeaderboardEntryPublic.model_validate(r) for r in rows],
+            total=total,
+            page=page,
+            limit=limit,
+            total_pages=_pages(total, limit),
+            timeframe=timeframe,
+            sort_by=sort_by,
+            order=order,
+            min_trades=min_trades,
+            min_volume=min_volume,
+            as_of=warehouse.as_of,
+        )
+        return body.model_dump_json().encode()
+
+    body = await state.cache.get_or_compute(
+        "leaderboard",
+        (timeframe.value, params_hash(params)),
+        settings.leaderboard_cache_ttl,
+        compute,
+    )
+    return _json(body)
+
+
+@router.get(
+    "/search",
+    response_model=TraderSearchPublic,
+    summary="Find traders by wallet prefix",
+    responses=UNAVAILABLE,
+)
+async def search_traders(
+    state: StateDep,
+    q: Annotated[
+        str,
+        Query(
+            min_length=1,
+            max_length=42,
+            pattern=r"^(0[xX])?[0-9a-fA-F]{1,40}$",
+            description="Start of a wallet address, hexadecimal, with or without 0x; any case.",
+            examples=["0x5668"],
+        ),
+    ],
+    limit: Annotated[int, Query(ge=1, le=50, description="At most this many results.")] = 10,
+) -> Response:
+    """Wallets starting with `q` (case-insensitive), most active first (fills, then volume)."""
+    prefix = q.lower()
+    if not prefix.startswith("0x"):
+        prefix = "0x" + prefix
+    warehouse = state.warehouse
+
+    async def compute() -> bytes:
+        rows = await warehouse.fetch(queries.SEARCH, {"prefix": prefix + "%", "limit": limit})
+        body = TraderSearchPublic(
+            query=prefix, results=[TraderSearchResultPublic.model_validate(r) for r in rows]
+        )
+        return body.model_dump_json().encode()
+
+    body = await state.cache.get_or_compute(
+        "search",
+        (params_hash({"prefix": prefix, "limit": limit}),),
+        state.settings.leaderboard_cache_ttl,
+        compute,
+    )
+    return _json(body)
+
+
+@router.get(
+    "/{wallet_address}",
+    response_model=TraderDetailPublic,
+    summary="One trader: totals, window metrics, recent positions, chart",
+    responses={**NOT_FOUND, **UNAVAILABLE},
+)
+async def get_trader(wallet_address: WalletPath, state: StateDep) -> Response:
+    """Lifetime totals, PnL/volume/trades over 1d, 7d, 30d and all, the trader's leaderboard
+    ranks, its most recently active positions and the daily series of its last active days."""
+    warehouse = state.warehouse
+    wallet = {"wallet": wallet_address}
+
+    async def compute() -> bytes | None:
+        row = await warehouse.fetch_one(queries.TRADER, wallet)
+        if row is None:
+            return None
+        ranks, positions, chart = await asyncio.gather(
+            warehouse.fetch(queries.TRADER_RANKS, wallet),
+            warehouse.fetch(queries.RECENT_POSITIONS, {**wallet, "limit": RECENT_POSITIONS}),
+            warehouse.fetch(queries.CHART, {**wallet, "limit": CHART_DAYS}),
+        )
+        order = {t.value: i for i, t in enumerate(Timeframe)}
+        body = TraderDetailPublic(
+            trader=TraderPublic.model_validate(row),
+            metrics=TraderMetricsPublic.model_validate(row),
+            ranks=sorted(
+                (RankPublic.model_validate(r) for r in ranks), key=lambda r: order[r.timeframe]
+            ),
+            recent_positions=[PositionPublic.model_validate(p) for p in positions],
+            chart_data=[DailyStatPublic.model_validate(d) for d in chart],
+            as_of=warehouse.as_of,
+        )
+        return body.model_dump_json().encode()
+
+    body = await state.cache.get_or_compute(
+        "trader", (wallet_address,), state.settings.trader_cache_ttl, compute
+    )
+    if body is None:
+        raise HTTPException(404, f"no trader {wallet_address} in the marts")
+    return _json(body)
+
+
+@router.get(
+    "/{wallet_address}/statistics",
+    response_model=TraderStatisticsPublic,
+    summary="A trader's daily statistics",
+    responses={**NOT_FOUND, **UNAVAILABLE},
+)
+async def get_trader_statistics(
+    wallet_address: WalletPath,
+    state: StateDep,
+    date_from: Annotated[
+        date | None, Query(alias="from", description="First UTC day, inclusive (YYYY-MM-DD).")
+    ] = None,
+    date_to: Annotated[
+        date | None, Query(alias="to", description="Last UTC day, inclusive (YYYY-MM-DD).")
+    ] = None,
+) -> Response:
+    """One entry per UTC day with activity: fills, volume, cash flow, realized PnL, and the
+    end-of-day state (cumulative PnL = realized + unrealized, open positions)."""
+    if date_from is not None and date_to is not None and date_from > date_to:
+        raise RequestValidationError(
+            [
+                {
+                    "type": "value_error",
+                    "loc": ("query", "from"),
+                    "msg": "`from` must be on or before `to`",
+                    "input": date_from.isoformat(),
+                }
+            ]
+        )
+    warehouse = state.warehouse
+
+    async def compute() -> bytes | None:
+        if await warehouse.fetch_one(queries.TRADER_EXISTS, {"wallet": wallet_address}) is None:
+            return None
+        params: dict = {"wallet": wallet_address}
+        if date_from is not None:
+            params["date_from"] = date_from
+        if date_to is not None:
+            params["date_to"] = date_to
+        rows = await warehouse.fetch(
+            queries.statistics(date_from is not None, date_to is not None), params
+        )
+        body = TraderStatisticsPublic(
+            wallet_address=wallet_address,
+            date_from=date_from,
+            date_to=date_to,
+            series=[DailyStatPublic.model_validate(r) for r in rows],
+            as_of=warehouse.as_of,
+        )
+        return body.model_dump_json().encode()
+
+    body = await state.cache.get_or_compute(
+        "trader_stats",
+        (wallet_address, params_hash({"from": date_from, "to": date_to})),
+        state.settings.trader_stats_cache_ttl,
+        compute,
+    )
+    if body is None:
+        raise HTTPException(404, f"no trader {wallet_address} in the marts")
+    return _json(body)
+
+
+@router.get(
+    "/{wallet_address}/positions",
+    response_model=PositionsPublic,
+    summary="A trader's positions",
+    responses={**NOT_FOUND, **UNAVAILABLE},
+)
+async def get_trader_positions(
+    wallet_address: WalletPath,
+    state: StateDep,
+    status: Annotated[
+        PositionStatus,
+        Query(
+            description="all; open (holding shares); closed (no shares, market unresolved); "
+            "resolved (market resolved); redeemed (redeemed for USDC)."
+        ),
+    ] = PositionStatus.all,
+    outcome: Annotated[
+        MarketOutcome | None,
+        Query(description="Only positions whose trader-market is a win, loss, flat or open."),
+    ] = None,
+    page: Annotated[int, Query(ge=1, le=100_000, description="Page, from 1.")] = 1,
+    limit: Annotated[int, Query(ge=1, le=100, description="Page size, 1 to 100.")] = 50,
+) -> Response:
+    """One entry per position (trader, outcome token), newest activity first."""
+    status_filter = None if status is PositionStatus.all else status.value
+    outcome_filter = outcome.value if outcome is not None else None
+    warehouse = state.warehouse
+
+    async def compute() -> bytes | None:
+        if await warehouse.fetch_one(queries.TRADER_EXISTS, {"wallet": wallet_address}) is None:
+            return None
+        params: dict = {"wallet": wallet_address, "limit": limit, "offset": (page - 1) * limit}
+        if status_filter is not None:
+            params["status"] = status_filter
+        if outcome_filter is not None:
+            params["outcome"] = outcome_filter
+        rows = await warehouse.fetch(queries.positions(status_filter, outcome_filter), params)
+        if rows:
+            total = int(rows[0]["total_count"])
+        elif page > 1:
+            count_params = {k: v for k, v in params.items() if k not in ("limit", "offset")}
+            count = await warehouse.fetch_one(
+                queries.positions_count(status_filter, outcome_filter), count_params
+            )
+            total = int(count["total_count"]) if count else 0
+        else:
+            total = 0
+        body = PositionsPublic(
+            wallet_address=wallet_address,
+            positions=[PositionPublic.model_validate(r) for r in rows],
+            total=total,
+            page=page,
+            limit=limit,
+            total_pages=_pages(total, limit),
+            as_of=warehouse.as_of,
+        )
+        return body.model_dump_json().encode()
+
+    key = params_hash(
+        {"status": status.value, "outcome": outcome_filter, "page": page, "limit": limit}
+    )
+    body = await state.cache.get_or_compute(
+        "trader_positions", (wallet_address, key), state.settings.trader_cache_ttl, compute
+    )
+    if body is None:
+        raise HTTPException(404, f"no trader {wallet_address} in the marts")
+    return _json(body)

@@ -1,0 +1,133 @@
+"""Helpers of the API tests: marts built by the real pipeline, and the API on a real socket."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import uvicorn
+
+from api.config import Settings
+from api.main import create_app
+from orchestration.lib.entities import ENTITIES
+from orchestration.lib.warehouse import connect_warehouse
+
+ROOT = Path(__file__).resolve().parents[2]
+DBT_PROJECT = ROOT / "dbt_project"
+
+
+def load_raw(dataset, database_url: str | None, duckdb_path: str | None) -> None:
+    """Land every entity of the dataset in the raw tables, as the extraction does."""
+    with connect_warehouse(database_url, duckdb_path) as warehouse:
+        warehouse.ensure_raw_schema()
+        for entity in ENTITIES:
+            rows = dataset.entities(entity.subgraph, entity.graphql_type)
+            warehouse.upsert(entity, rows, dataset.head_block)
+
+
+def dbt_build_marts(database_url: str | None, duckdb_path: str | None, workdir: Path) -> None:
+    """`dbt run` of the real project against the warehouse (its own target and log folders)."""
+    env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    if database_url:
+        url = urlsplit(database_url)
+        env.update(
+            POLYBOARD_DBT_TARGET="postgres",
+            POLYBOARD_PG_HOST=url.hostname or "127.0.0.1",
+            POLYBOARD_PG_PORT=str(url.port or 5432),
+            POLYBOARD_PG_USER=url.username or "postgres",
+            POLYBOARD_PG_PASSWORD=url.password or "",
+            POLYBOARD_PG_DBNAME=url.path.lstrip("/"),
+        )
+    else:
+        env.update(POLYBOARD_DBT_TARGET="duckdb", DUCKDB_PATH=str(duckdb_path))
+    dbt = Path(sys.executable).with_name("dbt")
+    result = subprocess.run(
+        [
+            str(dbt),
+            "run",
+            "--project-dir",
+            str(DBT_PROJECT),
+            "--profiles-dir",
+            str(DBT_PROJECT),
+            "--target-path",
+            str(workdir / "target"),
+            "--log-path",
+            str(workdir / "logs"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"dbt run failed:\n{result.stdout[-4000:]}\n{result.stderr[-2000:]}")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class LiveServer:
+    """The app under uvicorn on 127.0.0.1 in a thread: real HTTP, real lifespan."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.app = create_app(settings)
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(
+            self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on"
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True, name="api-server")
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the API server did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.should_exit = True
+        self.thread.join(15)
+
+    @property
+    def state(self):
+        return self.app.state.polyboard
+
+
+def metric(text: str, name: str, **labels: str) -> float:
+    """The value of one sample in Prometheus text output (0 when absent)."""
+    for line in text.splitlines():
+        if not line.startswith(name):
+            continue
+        match = re.match(r"^(\w+)(?:\{(.*)\})? (\S+)$", line)
+        if not match or match.group(1) != name:
+            continue
+        found = dict(re.findall(r'(\w+)="([^"]*)"', match.group(2) or ""))
+        if all(found.get(k) == v for k, v in labels.items()):
+            return float(match.group(3))
+    return 0.0
+
+
+def wait_for(predicate, timeout: float = 10.0, interval: float = 0.05):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(interval)
