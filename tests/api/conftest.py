@@ -19,10 +19,9 @@ import httpx
 import psycopg
 import pytest
 import redis
-from apitest_support import LiveServer, dbt_build_marts, load_raw
+from apitest_support import REDIS_TEST_URL, LiveServer, dbt_build_marts, load_raw, settings_for
 from psycopg.rows import dict_row
 
-from api.config import Settings
 from orchestration.lib.publish import publish_snapshot
 from orchestration.lib.warehouse import connect_warehouse
 from subgraph_sim.generator import generate
@@ -30,7 +29,6 @@ from subgraph_sim.generator import generate
 PG_ADMIN_URL = os.environ.get(
     "POLYBOARD_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
-REDIS_TEST_URL = os.environ.get("POLYBOARD_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 Query = Callable[..., list[dict]]
 
@@ -117,21 +115,6 @@ class Served:
 
     def get(self, path: str, **params) -> httpx.Response:
         return self.client.get(path, params=params)
-
-
-def settings_for(kind: str, request, **overrides) -> Settings:
-    if kind == "postgres":
-        base = {"database_url": request.getfixturevalue("pg_warehouse")}
-    else:
-        base = {"snapshot_dir": str(request.getfixturevalue("duckdb_snapshot"))}
-    fields = {
-        "redis_url": None,
-        "admin_api_token": None,
-        "snapshot_poll_seconds": 0.2,
-        **base,
-        **overrides,
-    }
-    return Settings(_env_file=None, **fields)
 
 
 @pytest.fixture(scope="session", params=["duckdb", "postgres"])
