@@ -1,0 +1,89 @@
+{#-
+  Exact arithmetic shared by both engines. Amounts travel as scaled integers
+  (numeric(78,0) on PostgreSQL, HUGEINT on DuckDB): shares and USDC in micro units (x 1e6),
+  prices x 1e18, money x 1e24. Divisions truncate toward zero on both engines, so every
+  intermediate value is bit-identical across targets; DuckDB would otherwise turn a
+  DECIMAL division into a DOUBLE.
+-#}
+
+{% macro int_type() -%}
+    {{ return(adapter.dispatch('int_type', 'polyboard')()) }}
+{%- endmacro %}
+{% macro default__int_type() -%} numeric {%- endmacro %}
+{% macro duckdb__int_type() -%} hugeint {%- endmacro %}
+
+{% macro to_int(expr) -%}
+    cast({{ expr }} as {{ int_type() }})
+{%- endmacro %}
+
+{# Integer division truncating toward zero. #}
+{% macro idiv(numerator, denominator) -%}
+    {{ return(adapter.dispatch('idiv', 'polyboard')(numerator, denominator)) }}
+{%- endmacro %}
+{% macro default__idiv(numerator, denominator) -%}
+    div({{ numerator }}, {{ denominator }})
+{%- endmacro %}
+{% macro duckdb__idiv(numerator, denominator) -%}
+    (({{ numerator }}) // ({{ denominator }}))
+{%- endmacro %}
+
+{# Integer division rounding half away from zero (the final rounding of money). #}
+{% macro round_idiv(numerator, divisor) -%}
+    {{ idiv('(' ~ numerator ~ ') + sign(' ~ numerator ~ ') * ' ~ idiv(divisor, 2), divisor) }}
+{%- endmacro %}
+
+{# A scaled integer as an exact decimal with `scale` fractional digits. #}
+{% macro scaled_to_decimal(expr, scale) -%}
+    {{ return(adapter.dispatch('scaled_to_decimal', 'polyboard')(expr, scale)) }}
+{%- endmacro %}
+{% macro default__scaled_to_decimal(expr, scale) -%}
+    cast(cast({{ expr }} as numeric) * 0.{{ '0' * (scale - 1) }}1 as numeric(38, {{ scale }}))
+{%- endmacro %}
+{% macro duckdb__scaled_to_decimal(expr, scale) -%}
+    cast(cast({{ expr }} as decimal(38, 0)) * 0.{{ '0' * (scale - 1) }}1 as decimal(38, {{ scale }}))
+{%- endmacro %}
+
+{# Money held x 1e24, rounded to the micro-USDC as a decimal(38,6). #}
+{% macro money(expr_e24) -%}
+    {{ scaled_to_decimal(round_idiv(expr_e24, '1000000000000000000'), 6) }}
+{%- endmacro %}
+
+{# A price held x 1e18 as a decimal(38,18). #}
+{% macro price(expr_e18) -%}
+    {{ scaled_to_decimal(expr_e18, 18) }}
+{%- endmacro %}
+
+{# Micro units (x 1e6) as a decimal(38,6). #}
+{% macro micro(expr_units) -%}
+    {{ scaled_to_decimal(expr_units, 6) }}
+{%- endmacro %}
+
+{% macro e18() -%} cast(1000000000000000000 as {{ int_type() }}) {%- endmacro %}
+
+{# Text in code-point order on both engines (ids are compared, not displayed). #}
+{% macro binary_text(expr) -%}
+    {{ return(adapter.dispatch('binary_text', 'polyboard')(expr)) }}
+{%- endmacro %}
+{% macro default__binary_text(expr) -%} {{ expr }} collate "C" {%- endmacro %}
+{% macro duckdb__binary_text(expr) -%} {{ expr }} {%- endmacro %}
+
+{% macro epoch_to_timestamptz(epoch_expr) -%}
+    {{ return(adapter.dispatch('epoch_to_timestamptz', 'polyboard')(epoch_expr)) }}
+{%- endmacro %}
+{% macro default__epoch_to_timestamptz(epoch_expr) -%}
+    to_timestamp(cast({{ epoch_expr }} as bigint))
+{%- endmacro %}
+{% macro duckdb__epoch_to_timestamptz(epoch_expr) -%}
+    to_timestamp(cast({{ epoch_expr }} as bigint))
+{%- endmacro %}
+
+{# UTC calendar day of an epoch, computed on integers so the session time zone never matters. #}
+{% macro epoch_to_date(epoch_expr) -%}
+    (date '1970-01-01' + cast({{ idiv(epoch_expr, 86400) }} as integer))
+{%- endmacro %}
+
+{% macro text_type() -%}
+    {{ return(adapter.dispatch('text_type', 'polyboard')()) }}
+{%- endmacro %}
+{% macro default__text_type() -%} text {%- endmacro %}
+{% macro duckdb__text_type() -%} varchar {%- endmacro %}

@@ -1,0 +1,87 @@
+-- One row per outcome token: its condition, outcome index, the condition's outcome count and,
+-- once resolved, its payout price. Conditions (pnl subgraph) are authoritative; tokens known
+-- only from market_data (orderbook subgraph) fill in the condition where it is missing.
+
+with
+
+conditions as (
+
+    select * from {{ ref('stg_polymarket__conditions') }}
+
+),
+
+market_data as (
+
+    select * from {{ ref('stg_polymarket__market_data') }}
+
+),
+
+condition_positions as (
+
+    select
+        condition_id,
+        position_ids,
+        payout_numerators,
+        payout_denominator,
+        is_resolved,
+        generate_subscripts(position_ids, 1) as position_index
+    from conditions
+
+),
+
+condition_tokens as (
+
+    select
+        position_ids[position_index] as token_id,
+        condition_id,
+        position_index - 1 as outcome_index,
+        count(*) over (partition by condition_id) as outcome_count,
+        is_resolved,
+        case
+            when is_resolved
+                then {{ to_int('coalesce(payout_numerators[position_index], 0)') }}
+        end as payout_numerator,
+        payout_denominator
+    from condition_positions
+
+),
+
+market_data_only_tokens as (
+
+    select
+        market_data.token_id,
+        market_data.condition_id,
+        market_data.outcome_index,
+        count(*) over (partition by market_data.condition_id) as outcome_count,
+        false as is_resolved,
+        cast(null as {{ int_type() }}) as payout_numerator,
+        cast(null as {{ int_type() }}) as payout_denominator
+    from market_data
+    left join condition_tokens
+        on market_data.token_id = condition_tokens.token_id
+    where condition_tokens.token_id is null
+
+),
+
+tokens as (
+
+    select * from condition_tokens
+    union all
+    select * from market_data_only_tokens
+
+)
+
+select
+    token_id,
+    condition_id,
+    outcome_index,
+    outcome_count,
+    is_resolved,
+    payout_numerator,
+    payout_denominator,
+    case
+        when is_resolved
+            then {{ idiv('payout_numerator * ' ~ e18(), 'payout_denominator') }}
+    end as payout_price_e18
+
+from tokens

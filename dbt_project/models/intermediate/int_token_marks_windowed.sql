@@ -1,0 +1,94 @@
+-- The mark of every token at the ends and starts of the leaderboard windows: as_of ('now')
+-- and as_of minus 1, 7 and 30 days. A resolved token is marked at its payout from resolved_at
+-- on; before that at the price of its last fill at or before the instant, whoever made it.
+-- mark_e18 is null when neither applies (positions then use their own average cost).
+
+with
+
+watermark as (
+
+    select * from {{ ref('int_event_times_summarized') }}
+
+),
+
+fills as (
+
+    select * from {{ ref('stg_polymarket__order_filled_events') }}
+
+),
+
+tokens as (
+
+    select * from {{ ref('int_outcome_tokens_enumerated') }}
+
+),
+
+conditions as (
+
+    select * from {{ ref('int_conditions_resolved') }}
+
+),
+
+instants as (
+
+    select 'now' as instant_name, as_of_epoch as mark_at_epoch from watermark
+    {% for name, seconds in windows() %}
+    union all
+    select '{{ name }}', as_of_epoch - {{ seconds }} from watermark
+    {% endfor %}
+
+),
+
+traded_tokens as (
+
+    select distinct token_id from fills
+    union
+    select token_id from tokens
+
+),
+
+ranked_fills as (
+
+    select
+        instants.instant_name,
+        fills.token_id,
+        fills.price_e18,
+        row_number() over (
+            partition by instants.instant_name, fills.token_id
+            order by fills.filled_at_epoch desc, {{ binary_text('fills.fill_id') }} desc
+        ) as recency
+    from fills
+    inner join instants
+        on fills.filled_at_epoch <= instants.mark_at_epoch
+    where fills.price_e18 is not null
+
+),
+
+last_prices as (
+
+    select instant_name, token_id, price_e18
+    from ranked_fills
+    where recency = 1
+
+)
+
+select
+    instants.instant_name,
+    instants.mark_at_epoch,
+    traded_tokens.token_id,
+    case
+        when conditions.is_resolved and instants.mark_at_epoch >= conditions.resolved_at_epoch
+            then tokens.payout_price_e18
+        else last_prices.price_e18
+    end as mark_e18
+
+from traded_tokens
+cross join instants
+left join tokens
+    on traded_tokens.token_id = tokens.token_id
+left join conditions
+    on tokens.condition_id = conditions.condition_id
+left join last_prices
+    on
+        instants.instant_name = last_prices.instant_name
+        and traded_tokens.token_id = last_prices.token_id

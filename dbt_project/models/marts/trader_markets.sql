@@ -1,0 +1,191 @@
+{{
+    config(
+        indexes=postgres_indexes([
+            {'columns': ['wallet_address', 'token_id'], 'unique': true},
+            {'columns': ['wallet_address', 'status']},
+        ]),
+    )
+}}
+
+-- One row per position (trader, token) as of the watermark, with its trader-market's outcome.
+-- A trader-market (trader, condition) is closed when the condition is resolved or every share
+-- of it is gone; closed ones are a win or a loss by the sign of their total PnL.
+
+with
+
+ledger as (
+
+    select * from {{ ref('int_position_events_folded') }}
+
+),
+
+equity as (
+
+    select * from {{ ref('int_position_equity_windowed') }}
+    where instant_name = 'now'
+
+),
+
+fills as (
+
+    select * from {{ ref('int_fills_attributed') }}
+
+),
+
+tokens as (
+
+    select * from {{ ref('int_outcome_tokens_enumerated') }}
+
+),
+
+conditions as (
+
+    select * from {{ ref('int_conditions_resolved') }}
+
+),
+
+watermark as (
+
+    select * from {{ ref('int_event_times_summarized') }}
+
+),
+
+position_activity as (
+
+    select
+        trader_address,
+        token_id,
+        min(event_epoch) as first_activity_epoch,
+        max(event_epoch) as last_activity_epoch,
+        sum(cash_e24) as cash_flow_e24,
+        sum(case when event_kind = 'buy' then quantity_applied_units else 0 end)
+            as bought_units,
+        sum(case when event_kind = 'sell' then quantity_applied_units else 0 end)
+            as sold_units,
+        sum(case when event_kind = 'split' then quantity_applied_units else 0 end)
+            as split_units,
+        sum(case when event_kind = 'merge' then quantity_applied_units else 0 end)
+            as merged_units,
+        sum(case when event_kind = 'redemption' then quantity_applied_units else 0 end)
+            as redeemed_units,
+        bool_or(event_kind = 'redemption') as has_redemption
+    from ledger
+    group by trader_address, token_id
+
+),
+
+position_fills as (
+
+    select
+        trader_address,
+        token_id,
+        count(*) as trades,
+        sum(usdc) as volume,
+        min(filled_at_epoch) as first_trade_epoch,
+        max(filled_at_epoch) as last_trade_epoch
+    from fills
+    group by trader_address, token_id
+
+),
+
+positions as (
+
+    select
+        equity.trader_address,
+        equity.token_id,
+        tokens.condition_id,
+        coalesce(tokens.condition_id, equity.token_id) as market_id,
+        tokens.outcome_index,
+        coalesce(conditions.is_resolved, false) as is_resolved,
+        equity.shares_units,
+        equity.avg_price_e18,
+        equity.mark_e18,
+        equity.realized_pnl_e24,
+        equity.unrealized_pnl_e24,
+        equity.equity_e24 as total_pnl_e24,
+        position_activity.cash_flow_e24,
+        position_activity.bought_units,
+        position_activity.sold_units,
+        position_activity.split_units,
+        position_activity.merged_units,
+        position_activity.redeemed_units,
+        position_activity.has_redemption,
+        position_activity.first_activity_epoch,
+        position_activity.last_activity_epoch,
+        coalesce(position_fills.trades, 0) as trades,
+        coalesce(position_fills.volume, 0) as volume,
+        position_fills.first_trade_epoch,
+        position_fills.last_trade_epoch
+    from equity
+    inner join position_activity
+        on
+            equity.trader_address = position_activity.trader_address
+            and equity.token_id = position_activity.token_id
+    left join position_fills
+        on
+            equity.trader_address = position_fills.trader_address
+            and equity.token_id = position_fills.token_id
+    left join tokens
+        on equity.token_id = tokens.token_id
+    left join conditions
+        on tokens.condition_id = conditions.condition_id
+
+),
+
+trader_market_totals as (
+
+    select
+        trader_address,
+        market_id,
+        bool_or(is_resolved) or max(shares_units) = 0 as is_closed,
+        {{ round_idiv('sum(total_pnl_e24)', '1000000000000000000') }} as total_pnl_micro
+    from positions
+    group by trader_address, market_id
+
+)
+
+select
+    positions.trader_address as wallet_address,
+    positions.token_id,
+    positions.condition_id,
+    positions.outcome_index,
+    {{ micro('positions.shares_units') }} as shares,
+    {{ price('positions.avg_price_e18') }} as avg_price,
+    {{ money('positions.shares_units * positions.avg_price_e18') }} as cost_basis,
+    {{ price('positions.mark_e18') }} as mark_price,
+    {{ money('positions.shares_units * positions.mark_e18') }} as current_value,
+    {{ money('positions.realized_pnl_e24') }} as realized_pnl,
+    {{ money('positions.unrealized_pnl_e24') }} as unrealized_pnl,
+    {{ money('positions.total_pnl_e24') }} as total_pnl,
+    {{ money('positions.cash_flow_e24') }} as cash_flow,
+    {{ micro('positions.bought_units') }} as bought_shares,
+    {{ micro('positions.sold_units') }} as sold_shares,
+    {{ micro('positions.split_units') }} as split_shares,
+    {{ micro('positions.merged_units') }} as merged_shares,
+    {{ micro('positions.redeemed_units') }} as redeemed_shares,
+    positions.volume,
+    positions.trades,
+    {{ epoch_to_timestamptz('positions.first_trade_epoch') }} as first_trade_at,
+    {{ epoch_to_timestamptz('positions.last_trade_epoch') }} as last_trade_at,
+    {{ epoch_to_timestamptz('positions.first_activity_epoch') }} as first_activity_at,
+    {{ epoch_to_timestamptz('positions.last_activity_epoch') }} as last_activity_at,
+    case
+        when positions.has_redemption then 'redeemed'
+        when positions.is_resolved then 'resolved'
+        when positions.shares_units = 0 then 'closed'
+        else 'open'
+    end as status,
+    case
+        when not trader_market_totals.is_closed then 'open'
+        when trader_market_totals.total_pnl_micro > 0 then 'win'
+        when trader_market_totals.total_pnl_micro < 0 then 'loss'
+        else 'flat'
+    end as market_outcome,
+    {{ epoch_to_timestamptz('watermark.as_of_epoch') }} as as_of
+
+from positions
+inner join trader_market_totals
+    on
+        positions.trader_address = trader_market_totals.trader_address
+        and positions.market_id = trader_market_totals.market_id
+cross join watermark
