@@ -6,7 +6,7 @@ P2  loading parsed rows into raw tables (upserts in the extractor's batches), as
     of the speed of `COPY FROM` a file of the same rows into the same table (bar: >= 0.50)
 P5  peak memory (RSS) of extracting 1M fills over that of 100k fills       (bar: <= 1.30)
 
-    uv run python bench/extract.py [--p1-fills 200000] [--latency-ms 100] [--workers 4]
+    uv run python bench/extract.py [--p1-fills 200000] [--latency-ms 250] [--workers 4]
                                    [--runs 3] [--only p1,p2,p5]
 """
 
@@ -185,7 +185,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="extraction benchmarks P1, P2, P5")
     parser.add_argument("--p1-fills", type=int, default=200_000)
     parser.add_argument("--p2-fills", type=int, default=200_000)
-    parser.add_argument("--latency-ms", type=int, default=100)
+    parser.add_argument("--latency-ms", type=int, default=250)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--p5-sizes", default="100000,1000000")

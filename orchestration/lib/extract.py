@@ -9,14 +9,12 @@ resolved, and the positions of the wallets polyboard follows.
 
 from __future__ import annotations
 
-import queue
-import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from orchestration.lib import slices
 from orchestration.lib.entities import (
     CONDITIONS,
     MARKET_DATA,
@@ -24,13 +22,8 @@ from orchestration.lib.entities import (
     USER_POSITIONS,
     Entity,
 )
-from orchestration.lib.pager import (
-    PAGE_SIZE,
-    Plan,
-    earliest_timestamp,
-    iter_id_pages,
-    read_slice_page,
-)
+from orchestration.lib.pager import PAGE_SIZE, Plan, earliest_timestamp, iter_id_pages
+from orchestration.lib.slices import SliceReader
 from orchestration.lib.subgraph import Meta, SubgraphClient, SubgraphError
 from orchestration.lib.warehouse import Warehouse
 
@@ -101,7 +94,7 @@ def extract_events(
     lookback_seconds: int = 3600,
     full_refresh: bool = False,
     workers: int = 4,
-    slices_per_worker: int = 4,
+    slices_per_worker: int = 2,
     page_size: int = PAGE_SIZE,
     meta: Meta | None = None,
     progress: Progress = print,
@@ -153,15 +146,24 @@ def extract_events(
         f"in {len(plan.slices)} slices, {workers} in flight"
     )
 
-    for batch in _fetch_slices(client, entity, plan, workers, page_size):
-        rows = []
-        for slice_index, page, new_slice in batch:
-            plan.slices[slice_index] = new_slice
-            rows.extend(page)
+    def commit(rows: list[dict[str, Any]]) -> None:
         cursor["plan"] = plan.to_state()
         result.rows += warehouse.upsert(entity, rows, plan.block, cursor=(cursor_name, cursor))
-        result.pages += len(batch)
         reporter.tick(result)
+
+    reader = SliceReader(client, entity, plan, workers, page_size)
+    rows: list[dict[str, Any]] = []
+    for message in reader.messages():
+        slices.apply(plan, message)
+        if isinstance(message, slices.Page):
+            rows.extend(message.rows)
+            result.pages += 1
+        # Pages that queued up while the last batch was loading are loaded together, so
+        # when loading is the bottleneck it commits fewer, larger transactions.
+        if len(rows) >= LOAD_BATCH_ROWS or not reader.ready():
+            commit(rows)
+            rows = []
+    commit(rows)  # what the last messages brought
 
     cursor.update(block=plan.block, block_timestamp=block_timestamp, plan=None)
     cursor.pop("plan_block_timestamp", None)
@@ -171,72 +173,6 @@ def extract_events(
     result.seconds = time.monotonic() - started
     reporter.tick(result, force=True)
     return result
-
-
-def _fetch_slices(
-    client: SubgraphClient,
-    entity: Entity,
-    plan: Plan,
-    workers: int,
-    page_size: int,
-    batch_rows: int = LOAD_BATCH_ROWS,
-) -> Iterable[list[tuple[int, list[dict[str, Any]], Any]]]:
-    """Yield batches of (slice index, rows, progress) as workers read pages.
-
-    Each slice's pages stay in order. Pages that queued up while the previous batch was
-    loading are loaded together, so when loading is the bottleneck it commits fewer, larger
-    transactions. The queue is bounded: memory holds a few pages per worker, never the history.
-    """
-    pending = [i for i, s in enumerate(plan.slices) if not s.done]
-    if not pending:
-        return
-    pages: queue.Queue = queue.Queue(maxsize=workers * 2)
-    stop = threading.Event()
-    finished = object()
-
-    def put(item: Any) -> None:
-        while not stop.is_set():
-            try:
-                pages.put(item, timeout=0.2)
-                return
-            except queue.Full:
-                continue
-
-    def read(index: int) -> None:
-        piece = plan.slices[index]
-        try:
-            while not piece.done and not stop.is_set():
-                rows, piece = read_slice_page(client, entity, plan.block, piece, page_size)
-                put((index, rows, piece))
-        except BaseException as exc:  # handed to the consumer, which raises it
-            put(exc)
-        finally:
-            put(finished)
-
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"{entity.table}") as pool:
-        for index in pending:
-            pool.submit(read, index)
-        remaining = len(pending)
-        try:
-            while remaining:
-                batch, rows, block = [], 0, True
-                while remaining and rows < batch_rows:
-                    try:
-                        item = pages.get(block=block)
-                    except queue.Empty:
-                        break
-                    block = False  # wait for the first page only; take the rest if ready
-                    if item is finished:
-                        remaining -= 1
-                    elif isinstance(item, BaseException):
-                        raise item
-                    else:
-                        batch.append(item)
-                        rows += len(item[1])
-                if batch:
-                    yield batch
-        finally:
-            stop.set()
 
 
 def _chunks(items: Sequence[str], size: int) -> Iterable[list[str]]:

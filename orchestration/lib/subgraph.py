@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 import requests
 
 log = logging.getLogger(__name__)
@@ -130,21 +131,19 @@ class SubgraphClient:
             )
         except requests.RequestException as exc:
             raise _Retryable(f"{type(exc).__name__}: {exc}") from exc
-        body_text = response.text
-        if "surpassed your query allowance" in body_text:
+        body = response.content
+        # Goldsky's allowance message is a short body, sometimes with a 200; data pages are not.
+        if len(body) < 4096 and b"surpassed your query allowance" in body:
             raise _Retryable(
-                f"HTTP {response.status_code} rate limited: {body_text[:200]}",
-                _retry_after(response),
+                f"HTTP {response.status_code} rate limited: {_head(body)}", _retry_after(response)
             )
         if response.status_code == 429 or response.status_code >= 500:
-            raise _Retryable(
-                f"HTTP {response.status_code}: {body_text[:200]}", _retry_after(response)
-            )
+            raise _Retryable(f"HTTP {response.status_code}: {_head(body)}", _retry_after(response))
         try:
-            payload = response.json()
-        except ValueError as exc:
+            payload = orjson.loads(body)  # pages are large: parsing is the client's main cost
+        except orjson.JSONDecodeError as exc:
             raise _Retryable(
-                f"HTTP {response.status_code}, body is not JSON: {body_text[:200]}"
+                f"HTTP {response.status_code}, body is not JSON: {_head(body)}"
             ) from exc
         errors = payload.get("errors") if isinstance(payload, dict) else None
         if errors:
@@ -157,11 +156,11 @@ class SubgraphClient:
             raise _Retryable(f"GraphQL error: {message}")
         if response.status_code >= 400:
             raise SubgraphError(
-                f"{self.name} ({self.url}) answered HTTP {response.status_code}: {body_text[:300]}"
+                f"{self.name} ({self.url}) answered HTTP {response.status_code}: {_head(body)}"
             )
-        data = payload.get("data")
+        data = payload.get("data") if isinstance(payload, dict) else None
         if data is None:
-            raise _Retryable(f"response without data: {body_text[:200]}")
+            raise _Retryable(f"response without data: {_head(body)}")
         return data
 
     def meta(self) -> Meta:
@@ -180,6 +179,10 @@ def _retry_after(response: requests.Response) -> float | None:
         return float(value) if value is not None else None
     except ValueError:
         return None
+
+
+def _head(body: bytes) -> str:
+    return body[:300].decode("utf-8", "replace")
 
 
 def _summary(query: str) -> str:

@@ -55,7 +55,9 @@ def test_raw_tables_equal_the_source(demo_sim, demo_dataset, warehouse_url):
 
 def test_exact_when_a_tenth_of_requests_fail(demo_dataset, duckdb_path):
     """R1: 429s, 5xx, GraphQL errors and timeouts on 10% of requests lose and duplicate nothing."""
-    with start_sim("demo", fault_rate=0.1) as sim:
+    # Fault draws follow the request order, so this seed puts every fault mode among the
+    # first 90 requests, well inside the ~100 the demo extraction makes.
+    with start_sim("demo", fault_rate=0.1, fault_seed=4) as sim:
         materialize_raw(sim, None, duckdb_path)
         counters = sim.state()["counters"]
     assert_raw_equals_source(None, duckdb_path, demo_dataset)
