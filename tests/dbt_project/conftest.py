@@ -1,0 +1,198 @@
+"""Warehouses loaded with generated datasets through the warehouse API, then built with dbt.
+
+Each built warehouse is a session fixture, so every engine runs `dbt build` once per dataset.
+dbt runs as a subprocess (its own flags and adapters per invocation) with a temporary
+target path and log path, so the checkout's `dbt_project/target` is never written.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import psycopg
+import pytest
+
+from orchestration.lib.entities import ENTITIES
+from orchestration.lib.warehouse import connect_warehouse
+from subgraph_sim.generator import generate
+
+PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
+PG_ADMIN_URL = os.environ.get(
+    "POLYBOARD_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+MARTS = ("traders_v2", "trader_markets", "trader_stats", "leaderboard", "data_watermark")
+
+# Datasets: oversold exits exercise capped sells; bursts put many fills on one timestamp so
+# the (timestamp, id) order matters; late events arrive after later ones were loaded.
+DEMO = {"preset": "demo", "seed": 7, "oversell_fraction": 0.05, "burst": 8}
+INCREMENTAL = {
+    "preset": "demo",
+    "seed": 11,
+    "fills": 10_000,
+    "traders": 400,
+    "markets": 60,
+    "days": 20,
+    "oversell_fraction": 0.05,
+    "late_fraction": 0.05,
+    "late_delay_blocks": 20_000,
+}
+
+
+def dataset_entities(dataset, block: int | None = None) -> dict[str, list[dict]]:
+    """The dataset's entities visible at `block`, keyed by raw table name."""
+    return {e.table: dataset.entities(e.subgraph, e.graphql_type, block) for e in ENTITIES}
+
+
+@dataclass
+class Warehouse:
+    """A warehouse database and how to run dbt against it."""
+
+    engine: str  # duckdb | postgres
+    tmp: Path
+    database_url: str | None = None
+    duckdb_path: str | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def env(self) -> dict[str, str]:
+        env = {
+            **os.environ,
+            "POLYBOARD_DBT_TARGET": self.engine,
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        }
+        if self.engine == "duckdb":
+            env["DUCKDB_PATH"] = self.duckdb_path
+        else:
+            url = urlsplit(self.database_url)
+            env.update(
+                POLYBOARD_PG_HOST=url.hostname or "127.0.0.1",
+                POLYBOARD_PG_PORT=str(url.port or 5432),
+                POLYBOARD_PG_USER=url.username or "postgres",
+                POLYBOARD_PG_PASSWORD=url.password or "",
+                POLYBOARD_PG_DBNAME=url.path.lstrip("/"),
+            )
+        return env
+
+    def load(self, entities: dict[str, list[dict]], block: int) -> None:
+        wh = connect_warehouse(database_url=self.database_url, duckdb_path=self.duckdb_path)
+        try:
+            wh.ensure_raw_schema()
+            for entity in ENTITIES:
+                wh.upsert(entity, entities[entity.table], block_number=block)
+        finally:
+            wh.close()
+
+    def dbt(self, *args: str, label: str | None = None) -> subprocess.CompletedProcess:
+        command = [
+            sys.executable,
+            "-m",
+            "dbt.cli.main",
+            *args,
+            "--project-dir",
+            str(PROJECT_DIR),
+            "--profiles-dir",
+            str(PROJECT_DIR),
+            "--target",
+            self.engine,
+            "--target-path",
+            str(self.tmp / "target"),
+            "--log-path",
+            str(self.tmp / "logs"),
+        ]
+        started = time.perf_counter()
+        result = subprocess.run(
+            command, env=self.env, capture_output=True, text=True, timeout=600, check=False
+        )
+        if label:
+            self.timings[label] = time.perf_counter() - started
+        if result.returncode != 0:
+            raise AssertionError(
+                f"dbt {' '.join(args)} failed on {self.engine}:\n{result.stdout[-6000:]}"
+            )
+        return result
+
+    def query(self, sql: str) -> list[dict]:
+        if self.engine == "duckdb":
+            import duckdb
+
+            con = duckdb.connect(self.duckdb_path, read_only=True)
+            try:
+                cur = con.execute(sql)
+                names = [d[0] for d in cur.description]
+                return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+            finally:
+                con.close()
+        with psycopg.connect(self.database_url) as con:
+            cur = con.execute(sql)
+            names = [d.name for d in cur.description]
+            return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+def _pg_url(dbname: str) -> str:
+    base, _, _ = PG_ADMIN_URL.rpartition("/")
+    return f"{base}/{dbname}"
+
+
+@pytest.fixture(scope="session")
+def make_warehouse(tmp_path_factory) -> Iterator:
+    """Factory of empty warehouses; PostgreSQL databases are dropped when the session ends."""
+    created: list[str] = []
+
+    def make(engine: str, name: str) -> Warehouse:
+        tmp = tmp_path_factory.mktemp(f"dbt_{engine}_{name}")
+        if engine == "duckdb":
+            return Warehouse(engine, tmp, duckdb_path=str(tmp / "warehouse.duckdb"))
+        dbname = f"polyboard_dbt_test_{os.getpid()}_{name}_{uuid.uuid4().hex[:6]}"
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as con:
+            con.execute(f'create database "{dbname}"')
+        created.append(dbname)
+        return Warehouse(engine, tmp, database_url=_pg_url(dbname))
+
+    yield make
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as con:
+        for dbname in created:
+            con.execute(f'drop database if exists "{dbname}" with (force)')
+
+
+def _generate(spec: dict):
+    spec = dict(spec)
+    return generate(spec.pop("preset"), **spec)
+
+
+@pytest.fixture(scope="session")
+def demo_dataset_for_marts():
+    return _generate(DEMO)
+
+
+@pytest.fixture(scope="session")
+def demo_entities(demo_dataset_for_marts) -> dict[str, list[dict]]:
+    return dataset_entities(demo_dataset_for_marts)
+
+
+@pytest.fixture(scope="session")
+def demo_reference(demo_entities):
+    from tests.reference.metrics import compute
+
+    return compute(demo_entities)
+
+
+@pytest.fixture(scope="session", params=["duckdb", "postgres"])
+def built_demo(request, make_warehouse, demo_dataset_for_marts, demo_entities) -> Warehouse:
+    """The demo dataset loaded and built with a full `dbt build` (models, unit and data tests)."""
+    wh = make_warehouse(request.param, "demo")
+    wh.load(demo_entities, demo_dataset_for_marts.head_block)
+    wh.dbt("build", label="full build")
+    return wh
+
+
+@pytest.fixture(scope="session")
+def incremental_dataset():
+    return _generate(INCREMENTAL)

@@ -1,0 +1,484 @@
+"""An independent reference for every mart column, computed from the raw subgraph entities.
+
+Plain Python with `Decimal` arithmetic, event by event, straight from DESIGN section 2. It
+shares nothing with the dbt models (no SQL, no scaled integers, no reading of the marts), so a
+match between the two is evidence that both implement the definitions. Inputs are the entities
+as the subgraph serves them (GraphQL field names, BigInt as strings), keyed by raw table name.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal, localcontext
+
+MICRO = Decimal(1_000_000)
+DAY = 86_400
+WINDOWS = {"1d": DAY, "7d": 7 * DAY, "30d": 30 * DAY}
+DEFAULT_EXCLUDED = frozenset(
+    {
+        "0x4bfb41d5b3570defd03c39a9a4d8de6bd8b8982e",
+        "0xc5d563a36ae78145c45a50134d48a1215220f80a",
+        "0xd91e80cf2e7be2e162c6513ced06f1dd0da35296",
+        "0x78769d50be1763ed1ca0d5e878d93f05aabff29e",
+    }
+)
+PRECISION = 60
+
+
+def round6(value: Decimal) -> Decimal:
+    """The marts' final rounding: to the micro-USDC, half away from zero."""
+    return value.quantize(Decimal("0.000001"), rounding=ROUND_HALF_UP)
+
+
+def _amount(raw: str | int) -> Decimal:
+    return Decimal(int(raw)) / MICRO
+
+
+@dataclass
+class Event:
+    """One event of one position; `quantity` None means all held shares (a redemption)."""
+
+    ts: int
+    event_id: str
+    kind: str  # buy, sell, split, merge, redemption
+    quantity: Decimal | None
+    cost: Decimal = Decimal(0)  # what an increase pays
+    price: Decimal = Decimal(0)  # what a decrease realizes per share
+    cash: Decimal = Decimal(0)  # USDC received minus paid
+    usdc: Decimal = Decimal(0)  # fill volume
+
+    @property
+    def increases(self) -> bool:
+        return self.kind in ("buy", "split")
+
+
+@dataclass
+class State:
+    ts: int
+    shares: Decimal
+    avg_price: Decimal
+    realized: Decimal
+
+
+@dataclass
+class Position:
+    trader: str
+    token: str
+    events: list[Event] = field(default_factory=list)
+    states: list[State] = field(default_factory=list)
+    applied: dict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
+    realized_by_event: list[Decimal] = field(default_factory=list)
+
+    def fold(self) -> None:
+        """Apply the events in (timestamp, id) order: capped decreases, average cost."""
+        self.events.sort(key=lambda e: (e.ts, e.event_id))
+        shares = avg = realized = Decimal(0)
+        for e in self.events:
+            delta = Decimal(0)
+            if e.increases:
+                qty = e.quantity
+                if qty > 0:
+                    avg = (avg * shares + e.cost) / (shares + qty)
+                    shares += qty
+            else:
+                qty = shares if e.quantity is None else min(e.quantity, shares)
+                delta = qty * (e.price - avg)
+                realized += delta
+                shares -= qty
+            self.applied[e.kind] += qty
+            self.realized_by_event.append(delta)
+            self.states.append(State(e.ts, shares, avg, realized))
+        self._state_times = [s.ts for s in self.states]
+
+    def state_at(self, t: int) -> State | None:
+        """The state after the last event at or before t."""
+        i = bisect.bisect_right(self._state_times, t)
+        return self.states[i - 1] if i else None
+
+
+class Marks:
+    """Token marks: payout from resolved_at on, else the last fill price at or before t."""
+
+    def __init__(self, fills: list[dict], tokens: dict, resolved_at: dict[str, int]):
+        by_token: dict[str, list[tuple[int, str, Decimal]]] = defaultdict(list)
+        for f in fills:
+            if f["shares"] > 0:
+                by_token[f["token"]].append((f["ts"], f["id"], f["usdc"] / f["shares"]))
+        self.prices = {}
+        for token, rows in by_token.items():
+            rows.sort(key=lambda r: (r[0], r[1]))
+            self.prices[token] = ([r[0] for r in rows], [r[2] for r in rows])
+        self.tokens = tokens
+        self.resolved_at = resolved_at
+
+    def at(self, token: str, t: int) -> Decimal | None:
+        info = self.tokens.get(token)
+        if info and info["payout"] is not None:
+            resolved_at = self.resolved_at[info["condition"]]
+            if t >= resolved_at:
+                return info["payout"]
+        if token in self.prices:
+            times, prices = self.prices[token]
+            i = bisect.bisect_right(times, t)
+            if i:
+                return prices[i - 1]
+        return None
+
+
+@dataclass
+class Reference:
+    as_of: int
+    traders_v2: dict[str, dict]
+    trader_markets: dict[tuple[str, str], dict]
+    trader_stats: dict[tuple[str, dt.date], dict]
+    leaderboard: dict[tuple[str, str], dict]
+    positions: dict[tuple[str, str], Position]
+
+
+def compute(
+    entities: Mapping[str, Iterable[dict]],
+    excluded: Iterable[str] = DEFAULT_EXCLUDED,
+    min_trades: int = 10,
+    min_volume: Decimal | int = 100,
+) -> Reference:
+    with localcontext() as ctx:
+        ctx.prec = PRECISION
+        return _compute(entities, {a.lower() for a in excluded}, min_trades, Decimal(min_volume))
+
+
+def _tokens(entities: Mapping[str, Iterable[dict]]) -> dict[str, dict]:
+    tokens: dict[str, dict] = {}
+    for c in entities.get("conditions", []):
+        ids = list(c["positionIds"])
+        numerators = [int(x) for x in c["payoutNumerators"]]
+        denominator = int(c["payoutDenominator"] or 0)
+        for i, token in enumerate(ids):
+            numerator = numerators[i] if i < len(numerators) else 0
+            tokens[str(token)] = {
+                "condition": c["id"].lower(),
+                "index": i,
+                "outcomes": len(ids),
+                "numerator": numerator if denominator > 0 else None,
+                "payout": Decimal(numerator) / Decimal(denominator) if denominator > 0 else None,
+            }
+    by_condition: dict[str, list[dict]] = defaultdict(list)
+    for m in entities.get("market_data", []):
+        if m["id"] not in tokens:
+            by_condition[m["condition"].lower()].append(m)
+    for condition, rows in by_condition.items():
+        for m in rows:
+            tokens[m["id"]] = {
+                "condition": condition,
+                "index": None if m.get("outcomeIndex") is None else int(m["outcomeIndex"]),
+                "outcomes": len(rows),
+                "numerator": None,
+                "payout": None,
+            }
+    return tokens
+
+
+def _compute(entities, excluded, min_trades, min_volume) -> Reference:
+    tokens = _tokens(entities)
+    condition_tokens: dict[str, list[tuple[str, dict]]] = defaultdict(list)
+    for token, info in tokens.items():
+        condition_tokens[info["condition"]].append((token, info))
+
+    fills = []
+    for f in entities.get("order_filled_events", []):
+        buy = f["makerAssetId"] == "0"
+        fills.append(
+            {
+                "id": f["id"],
+                "ts": int(f["timestamp"]),
+                "maker": f["maker"].lower(),
+                "side": "BUY" if buy else "SELL",
+                "token": f["takerAssetId"] if buy else f["makerAssetId"],
+                "usdc": _amount(f["makerAmountFilled"] if buy else f["takerAmountFilled"]),
+                "shares": _amount(f["takerAmountFilled"] if buy else f["makerAmountFilled"]),
+                "fee": _amount(f["fee"]),
+            }
+        )
+    splits = list(entities.get("splits", []))
+    merges = list(entities.get("merges", []))
+    redemptions = list(entities.get("redemptions", []))
+
+    event_times = [f["ts"] for f in fills] + [
+        int(e["timestamp"]) for e in (*splits, *merges, *redemptions)
+    ]
+    as_of = max(event_times)
+
+    # resolved_at: the first redemption of the condition, else its last fill
+    first_redemption: dict[str, int] = {}
+    for r in redemptions:
+        c = r["condition"].lower()
+        first_redemption[c] = min(first_redemption.get(c, int(r["timestamp"])), int(r["timestamp"]))
+    last_fill: dict[str, int] = {}
+    for f in fills:
+        info = tokens.get(f["token"])
+        if info:
+            c = info["condition"]
+            last_fill[c] = max(last_fill.get(c, f["ts"]), f["ts"])
+    resolved_at = {
+        c: first_redemption.get(c, last_fill.get(c, 0))
+        for c, rows in condition_tokens.items()
+        if any(info["payout"] is not None for _, info in rows)
+    }
+    marks = Marks(fills, tokens, resolved_at)
+
+    positions: dict[tuple[str, str], Position] = {}
+
+    def position(trader: str, token: str) -> Position:
+        key = (trader, token)
+        if key not in positions:
+            positions[key] = Position(trader, token)
+        return positions[key]
+
+    attributed = [f for f in fills if f["maker"] not in excluded]
+    for f in attributed:
+        if f["side"] == "BUY":
+            e = Event(f["ts"], f["id"], "buy", f["shares"] - f["fee"], cost=f["usdc"])
+            e.cash = -f["usdc"]
+        else:
+            price = (f["usdc"] - f["fee"]) / f["shares"] if f["shares"] > 0 else Decimal(0)
+            e = Event(f["ts"], f["id"], "sell", f["shares"], price=price)
+            e.cash = f["usdc"] - f["fee"]
+        e.usdc = f["usdc"]
+        position(f["maker"], f["token"]).events.append(e)
+
+    for rows, kind in ((splits, "split"), (merges, "merge")):
+        for s in rows:
+            trader = s["stakeholder"].lower()
+            if trader in excluded:
+                continue
+            amount = _amount(s["amount"])
+            outcome_tokens = condition_tokens.get(s["condition"].lower(), [])
+            for token, info in outcome_tokens:
+                n = Decimal(info["outcomes"])
+                if kind == "split":
+                    e = Event(int(s["timestamp"]), s["id"], kind, amount, cost=amount / n)
+                    e.cash = -amount / n
+                else:
+                    e = Event(int(s["timestamp"]), s["id"], kind, amount, price=1 / n)
+                    e.cash = amount / n
+                position(trader, token).events.append(e)
+
+    for r in redemptions:
+        trader = r["redeemer"].lower()
+        if trader in excluded:
+            continue
+        index_sets = [int(x) for x in r["indexSets"]]
+        redeemed = [
+            (token, info)
+            for token, info in condition_tokens.get(r["condition"].lower(), [])
+            if info["payout"] is not None
+            and info["index"] is not None
+            and any((b >> info["index"]) & 1 for b in index_sets)
+        ]
+        numerator_total = sum(info["numerator"] for _, info in redeemed)
+        payout = _amount(r["payout"])
+        for token, info in redeemed:
+            e = Event(int(r["timestamp"]), r["id"], "redemption", None, price=info["payout"])
+            e.cash = payout * info["numerator"] / numerator_total if numerator_total else Decimal(0)
+            position(trader, token).events.append(e)
+
+    for p in positions.values():
+        p.fold()
+
+    def equity(p: Position, t: int) -> Decimal:
+        s = p.state_at(t)
+        if s is None:
+            return Decimal(0)
+        mark = marks.at(p.token, t)
+        mark = s.avg_price if mark is None else mark
+        return s.realized + s.shares * (mark - s.avg_price)
+
+    # trader_markets ------------------------------------------------------------------------
+    trader_markets: dict[tuple[str, str], dict] = {}
+    market_of = {}
+    for key, p in positions.items():
+        info = tokens.get(p.token)
+        s = p.states[-1]
+        mark = marks.at(p.token, as_of)
+        mark = s.avg_price if mark is None else mark
+        unrealized = s.shares * (mark - s.avg_price)
+        fills_here = [e for e in p.events if e.kind in ("buy", "sell")]
+        resolved = bool(info and info["condition"] in resolved_at)
+        has_redemption = any(e.kind == "redemption" for e in p.events)
+        if has_redemption:
+            status = "redeemed"
+        elif resolved:
+            status = "resolved"
+        elif s.shares == 0:
+            status = "closed"
+        else:
+            status = "open"
+        market_of[key] = info["condition"] if info else p.token
+        trader_markets[key] = {
+            "wallet_address": p.trader,
+            "token_id": p.token,
+            "condition_id": info["condition"] if info else None,
+            "outcome_index": info["index"] if info else None,
+            "shares": s.shares,
+            "avg_price": s.avg_price,
+            "cost_basis": s.shares * s.avg_price,
+            "mark_price": mark,
+            "current_value": s.shares * mark,
+            "realized_pnl": s.realized,
+            "unrealized_pnl": unrealized,
+            "total_pnl": s.realized + unrealized,
+            "cash_flow": sum((e.cash for e in p.events), Decimal(0)),
+            "bought_shares": p.applied["buy"],
+            "sold_shares": p.applied["sell"],
+            "split_shares": p.applied["split"],
+            "merged_shares": p.applied["merge"],
+            "redeemed_shares": p.applied["redemption"],
+            "volume": sum((e.usdc for e in fills_here), Decimal(0)),
+            "trades": len(fills_here),
+            "first_trade_at": min((e.ts for e in fills_here), default=None),
+            "last_trade_at": max((e.ts for e in fills_here), default=None),
+            "first_activity_at": p.events[0].ts,
+            "last_activity_at": p.events[-1].ts,
+            "status": status,
+            "_resolved": resolved,
+        }
+    markets: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for key, row in trader_markets.items():
+        markets[(row["wallet_address"], market_of[key])].append(row)
+    market_outcomes = {}
+    for mkey, rows in markets.items():
+        closed = any(r["_resolved"] for r in rows) or all(r["shares"] == 0 for r in rows)
+        total = round6(sum((r["total_pnl"] for r in rows), Decimal(0)))
+        if not closed:
+            outcome = "open"
+        elif total > 0:
+            outcome = "win"
+        elif total < 0:
+            outcome = "loss"
+        else:
+            outcome = "flat"
+        market_outcomes[mkey] = outcome
+        for r in rows:
+            r["market_outcome"] = outcome
+    for row in trader_markets.values():
+        del row["_resolved"]
+
+    # traders_v2 ------------------------------------------------------------------------------
+    by_trader: dict[str, list[Position]] = defaultdict(list)
+    for p in positions.values():
+        by_trader[p.trader].append(p)
+    fills_by_trader: dict[str, list[dict]] = defaultdict(list)
+    for f in attributed:
+        fills_by_trader[f["maker"]].append(f)
+    traders: dict[str, dict] = {}
+    for trader, plist in by_trader.items():
+        tf = fills_by_trader.get(trader, [])
+        rows = [trader_markets[(trader, p.token)] for p in plist]
+        outcomes = [o for (w, _), o in market_outcomes.items() if w == trader]
+        wins, losses = outcomes.count("win"), outcomes.count("loss")
+        total = sum((equity(p, as_of) for p in plist), Decimal(0))
+        row = {
+            "wallet_address": trader,
+            "first_trade_at": min((f["ts"] for f in tf), default=None),
+            "last_trade_at": max((f["ts"] for f in tf), default=None),
+            "first_activity_at": min(p.events[0].ts for p in plist),
+            "last_activity_at": max(p.events[-1].ts for p in plist),
+            "trades": len(tf),
+            "volume": sum((f["usdc"] for f in tf), Decimal(0)),
+            "realized_pnl": sum((r["realized_pnl"] for r in rows), Decimal(0)),
+            "unrealized_pnl": sum((r["unrealized_pnl"] for r in rows), Decimal(0)),
+            "total_pnl": total,
+            "wins": wins,
+            "losses": losses,
+            "win_rate": Decimal(100) * wins / (wins + losses) if wins + losses else None,
+            "markets_traded": len({market_of[(trader, p.token)] for p in plist}),
+            "open_positions": sum(1 for r in rows if r["status"] == "open"),
+        }
+        for name, seconds in WINDOWS.items():
+            start = as_of - seconds
+            row[f"pnl_{name}"] = total - sum((equity(p, start) for p in plist), Decimal(0))
+            in_window = [f for f in tf if start < f["ts"] <= as_of]
+            row[f"volume_{name}"] = sum((f["usdc"] for f in in_window), Decimal(0))
+            row[f"trades_{name}"] = len(in_window)
+        traders[trader] = row
+
+    # trader_stats ----------------------------------------------------------------------------
+    trader_stats: dict[tuple[str, dt.date], dict] = {}
+    for trader, plist in by_trader.items():
+        days: dict[int, dict] = defaultdict(
+            lambda: {
+                "trades": 0,
+                "buy_volume": Decimal(0),
+                "sell_volume": Decimal(0),
+                "cash_flow": Decimal(0),
+                "realized_pnl": Decimal(0),
+            }
+        )
+        for p in plist:
+            for e, delta in zip(p.events, p.realized_by_event, strict=True):
+                d = days[e.ts // DAY]
+                d["cash_flow"] += e.cash
+                d["realized_pnl"] += delta
+                if e.kind in ("buy", "sell"):
+                    d["trades"] += 1
+                    d["buy_volume" if e.kind == "buy" else "sell_volume"] += e.usdc
+        cumulative_cash = cumulative_realized = previous = Decimal(0)
+        for day in sorted(days):
+            d = days[day]
+            eod = day * DAY + DAY - 1
+            cumulative_cash += d["cash_flow"]
+            cumulative_realized += d["realized_pnl"]
+            unrealized = value = Decimal(0)
+            open_positions = 0
+            for p in plist:
+                s = p.state_at(eod)
+                if s is None or s.shares <= 0:
+                    continue
+                mark = marks.at(p.token, eod)
+                mark = s.avg_price if mark is None else mark
+                unrealized += s.shares * (mark - s.avg_price)
+                value += s.shares * mark
+                open_positions += 1
+            cumulative_pnl = cumulative_realized + unrealized
+            date = dt.date(1970, 1, 1) + dt.timedelta(days=day)
+            trader_stats[(trader, date)] = {
+                "wallet_address": trader,
+                "day": date,
+                **d,
+                "volume": d["buy_volume"] + d["sell_volume"],
+                "pnl": cumulative_pnl - previous,
+                "cumulative_realized_pnl": cumulative_realized,
+                "unrealized_pnl": unrealized,
+                "cumulative_pnl": cumulative_pnl,
+                "position_value": value,
+                "end_of_day_equity": cumulative_cash + value,
+                "open_positions": open_positions,
+            }
+            previous = cumulative_pnl
+
+    # leaderboard -----------------------------------------------------------------------------
+    leaderboard: dict[tuple[str, str], dict] = {}
+    for window in ("all", *WINDOWS):
+        suffix = "" if window == "all" else f"_{window}"
+        eligible = []
+        for t in traders.values():
+            pnl = t["total_pnl"] if window == "all" else t[f"pnl{suffix}"]
+            volume = t["volume" if window == "all" else f"volume{suffix}"]
+            trades = t["trades" if window == "all" else f"trades{suffix}"]
+            if trades >= min_trades and volume >= min_volume:
+                eligible.append((t["wallet_address"], round6(pnl), pnl, volume, trades))
+        for wallet, rounded, pnl, volume, trades in eligible:
+            leaderboard[(window, wallet)] = {
+                "time_window": window,
+                "wallet_address": wallet,
+                "pnl": pnl,
+                "volume": volume,
+                "trades": trades,
+                "pnl_rank": 1 + sum(1 for e in eligible if e[1] > rounded),
+                "volume_rank": 1 + sum(1 for e in eligible if e[3] > volume),
+            }
+
+    return Reference(as_of, traders, trader_markets, trader_stats, leaderboard, positions)
