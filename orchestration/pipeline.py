@@ -29,7 +29,7 @@ def instance() -> dg.DagsterInstance:
 def run_job(name: str = DEFAULT_JOB, run_config: dict | None = None) -> bool:
     from orchestration.definitions import defs
 
-    job = defs().get_job_def(name)
+    job = defs().resolve_job_def(name)
     with instance() as dagster_instance:
         result = job.execute_in_process(instance=dagster_instance, run_config=run_config or {})
     return result.success

@@ -3,8 +3,11 @@
 import os
 
 import dagster as dg
+from dagster_dbt import DbtCliResource
 
+from orchestration.defs.dbt.project import dbt_project
 from orchestration.lib.addresses import DEFAULT_EXCLUDED_ADDRESSES, parse_addresses
+from orchestration.lib.publish import DEFAULT_SNAPSHOT_ROOT
 from orchestration.lib.subgraph import SubgraphClient
 from orchestration.lib.warehouse import DEFAULT_DUCKDB_PATH, Warehouse, connect_warehouse
 
@@ -62,10 +65,18 @@ class PipelineSettings(dg.ConfigurableResource):
     source_max_lag_seconds: int = 3600
     follow_top_traders: int = 50
     followed_wallets: str = ""
+    min_trader_trades: int = 10
+    min_trader_volume: float = 100.0
 
     @property
     def excluded(self) -> tuple[str, ...]:
         return parse_addresses(self.excluded_addresses)
+
+
+class PublicationSettings(dg.ConfigurableResource):
+    """Where the Parquet snapshots the API reads in embedded mode are published."""
+
+    snapshot_dir: str = DEFAULT_SNAPSHOT_ROOT
 
 
 def _env(name: str, default: str | None = None):
@@ -90,6 +101,12 @@ def resources() -> dg.Definitions:
             "settings": PipelineSettings(
                 excluded_addresses=_env("EXCLUDED_ADDRESSES", ",".join(DEFAULT_EXCLUDED_ADDRESSES)),
                 source_max_lag_seconds=_env_int("SOURCE_MAX_LAG_SECONDS", 3600),
+                min_trader_trades=_env_int("MIN_TRADER_TRADES", 10),
+                min_trader_volume=_env_float("MIN_TRADER_VOLUME", 100.0),
+            ),
+            "dbt": DbtCliResource(project_dir=dbt_project),
+            "publication": PublicationSettings(
+                snapshot_dir=_env("SNAPSHOT_DIR", DEFAULT_SNAPSHOT_ROOT)
             ),
         }
     )
@@ -97,3 +114,7 @@ def resources() -> dg.Definitions:
 
 def _env_int(name: str, default: int):
     return dg.EnvVar.int(name) if os.environ.get(name) else default
+
+
+def _env_float(name: str, default: float):
+    return dg.EnvVar.float(name) if os.environ.get(name) else default

@@ -21,6 +21,7 @@ from orchestration.lib.entities import ENTITIES, Entity
 
 CURSOR_TABLE = "raw._cursors"
 DEFAULT_DUCKDB_PATH = ".polyboard/warehouse.duckdb"
+DUCKDB_LOADER_MEMORY = "256MB"
 
 _PG_TYPES = {
     "text": "text",
@@ -67,10 +68,15 @@ class Warehouse:
     kind: str
     placeholder: str  # the driver's parameter marker
 
+    def keyed(self, entity: Entity) -> bool:
+        """Whether the table enforces its id with a primary key (see DuckDBWarehouse)."""
+        return True
+
     def table_ddl(self, entity: Entity) -> str:
         types = _PG_TYPES if self.kind == "postgres" else _DUCKDB_TYPES
         cols = [f"{_quote(name)} {types[kind]}" for name, kind in entity.columns]
-        cols[0] += " primary key"
+        if self.keyed(entity):
+            cols[0] += " primary key"
         cols += ["_block_number bigint not null", "_extracted_at timestamptz not null"]
         return f"create table if not exists raw.{entity.table} ({', '.join(cols)})"
 
@@ -82,6 +88,13 @@ class Warehouse:
             f"select {self._select_casts(entity)}, {self.placeholder}, {self.placeholder} "
             f"from {source} "
         )
+        if not self.keyed(entity):
+            # Rows already loaded are skipped by an anti-join on (timestamp, id): the batch's
+            # timestamp range prunes the table's row groups, so only a sliver is probed.
+            return insert + (
+                f"where not exists (select 1 from {target} loaded where loaded.id = {source}.id "
+                f'and loaded."timestamp" = cast({source}."timestamp" as hugeint))'
+            )
         if not entity.mutable:
             # An event never changes: re-extracting it is a no-op, which keeps reruns cheap.
             return insert + "on conflict (id) do nothing"
@@ -144,8 +157,19 @@ class Warehouse:
 
 
 class DuckDBWarehouse(Warehouse):
+    """The embedded warehouse.
+
+    Event tables (immutable, timestamped, the big ones) carry no primary key here: DuckDB
+    keeps a key's ART index in memory and its inserts slow as it grows, which would make
+    memory grow with history. Their ids stay unique because loads skip loaded rows by
+    (timestamp, id) and one process writes at a time.
+    """
+
     kind = "duckdb"
     placeholder = "?"
+
+    def keyed(self, entity: Entity) -> bool:
+        return entity.mutable or not entity.timestamped
 
     def __init__(self, path: str | os.PathLike[str]):
         import duckdb
@@ -154,6 +178,10 @@ class DuckDBWarehouse(Warehouse):
         if str(path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)
         self.con = duckdb.connect(str(path))
+        # DuckDB caches table blocks up to its memory limit (80% of RAM by default), so a
+        # loader's memory would grow with the history it has written. Loads stream pages;
+        # a small cache is all they need.
+        self.con.execute(f"set memory_limit = '{DUCKDB_LOADER_MEMORY}'")
 
     def _select_casts(self, entity: Entity) -> str:
         types = _DUCKDB_TYPES

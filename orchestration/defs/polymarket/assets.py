@@ -18,6 +18,7 @@ from orchestration.lib.entities import (
 )
 
 KINDS = {"polymarket", "graphql"}
+POOL = "warehouse"  # see dagster.yaml: one warehouse step at a time
 RETRY = dg.RetryPolicy(
     max_retries=3, delay=15, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
 )
@@ -59,6 +60,7 @@ def _event_asset(entity: Entity) -> dg.AssetsDefinition:
         kinds=KINDS,
         description=entity.description,
         retry_policy=RETRY,
+        pool=POOL,
     )
     def _asset(
         context: dg.AssetExecutionContext,
@@ -98,6 +100,7 @@ redemptions = _event_asset(REDEMPTIONS)
     kinds=KINDS,
     deps=[ORDER_FILLED_EVENTS.asset_key],
     retry_policy=RETRY,
+    pool=POOL,
 )
 def market_data(
     context: dg.AssetExecutionContext,
@@ -123,6 +126,7 @@ def market_data(
     kinds=KINDS,
     deps=[MARKET_DATA.asset_key],
     retry_policy=RETRY,
+    pool=POOL,
 )
 def conditions(
     context: dg.AssetExecutionContext,
@@ -145,6 +149,7 @@ def conditions(
     kinds=KINDS,
     deps=[ORDER_FILLED_EVENTS.asset_key],
     retry_policy=RETRY,
+    pool=POOL,
 )
 def user_positions(
     context: dg.AssetExecutionContext,

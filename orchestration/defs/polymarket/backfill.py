@@ -21,7 +21,9 @@ class BackfillConfig(dg.Config):
     """Pages in flight at once, over disjoint time ranges."""
 
 
-@dg.op(out=dg.Out(dg.Nothing), retry_policy=dg.RetryPolicy(max_retries=3, delay=15))
+@dg.op(
+    out=dg.Out(dg.Nothing), retry_policy=dg.RetryPolicy(max_retries=3, delay=15), pool="warehouse"
+)
 def backfill_event_day(
     context: dg.OpExecutionContext,
     config: BackfillConfig,
