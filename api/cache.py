@@ -6,6 +6,11 @@ Keys read `<prefix>:<version>:<kind>:<parts>`, for example
 marts publication being served: a new publication changes every key at once, so nothing is
 ever invalidated by scanning, and the old entries expire by their TTL.
 
+With Redis, a near cache in the process keeps each body for `LOCAL_CACHE_TTL` seconds
+(default 1; 0 turns it off), so a hot key costs one Redis round trip per second per process
+instead of one per request. Keys carry the publication version, so the near copy is never
+staler than Redis.
+
 Stampedes: per process, one computation per key is in flight; concurrent requests for the
 same key await it instead of querying the warehouse again.
 
@@ -57,7 +62,7 @@ class MemoryCache(CacheBackend):
         self.max_entries = max_entries
         self._entries: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
 
-    async def get(self, key: str) -> bytes | None:
+    def peek(self, key: str) -> bytes | None:
         entry = self._entries.get(key)
         if entry is None:
             return None
@@ -67,13 +72,19 @@ class MemoryCache(CacheBackend):
             return None
         return value
 
-    async def set(self, key: str, value: bytes, ttl: int) -> None:
+    def put(self, key: str, value: bytes, ttl: float) -> None:
         if ttl <= 0:
             return
         self._entries[key] = (time.monotonic() + ttl, value)
         self._entries.move_to_end(key)
         while len(self._entries) > self.max_entries:
             self._entries.popitem(last=False)
+
+    async def get(self, key: str) -> bytes | None:
+        return self.peek(key)
+
+    async def set(self, key: str, value: bytes, ttl: int) -> None:
+        self.put(key, value, ttl)
 
 
 class RedisCache(CacheBackend):
@@ -167,11 +178,23 @@ def params_hash(params: dict) -> str:
 
 
 class ResponseCache:
-    def __init__(self, backend: CacheBackend, prefix: str, version: Callable[[], str | None]):
+    def __init__(
+        self,
+        backend: CacheBackend,
+        prefix: str,
+        version: Callable[[], str | None],
+        local_ttl: float = 0.0,
+        local_max_entries: int = 1000,
+    ):
         self.backend = backend
         self.prefix = prefix
         self._version = version
         self._in_flight: dict[str, asyncio.Future[bytes | None]] = {}
+        # Near cache in front of Redis for the hottest keys. Safe to keep without any
+        # invalidation: a key names its publication version, and within one version a body
+        # never changes, so the near copy can only be as fresh as Redis's.
+        self.local_ttl = local_ttl
+        self.local = MemoryCache(local_max_entries) if local_ttl > 0 else None
 
     @staticmethod
     async def _join(kind, pending, compute):
@@ -199,9 +222,17 @@ class ResponseCache:
         pending = self._in_flight.get(key)
         if pending is not None:
             return await self._join(kind, pending, compute)
+        local = self.local
+        if local is not None:
+            cached = local.peek(key)
+            if cached is not None:
+                CACHE_REQUESTS.labels(kind, "local_hit").inc()
+                return cached
         cached = await self.backend.get(key)
         if cached is not None:
             CACHE_REQUESTS.labels(kind, "hit").inc()
+            if local is not None:
+                local.put(key, cached, min(self.local_ttl, ttl))
             return cached
         pending = self._in_flight.get(key)  # started while we waited on the lookup
         if pending is not None:
@@ -224,6 +255,8 @@ class ResponseCache:
         future.set_result(value)
         try:
             if value is not None:
+                if self.local is not None and ttl > 0:
+                    self.local.put(key, value, min(self.local_ttl, ttl))
                 await self.backend.set(key, value, ttl)
         finally:
             # A lookup that missed just before the write lands may still be on its way back:

@@ -43,6 +43,11 @@ class Settings(BaseSettings):
     trader_cache_ttl: int = Field(300, ge=0)
     trader_stats_cache_ttl: int = Field(180, ge=0)
     memory_cache_max_entries: int = Field(10_000, ge=1)
+    local_cache_ttl: float = Field(
+        1.0,
+        ge=0,
+        description="With Redis: seconds a response also stays in the process (0: off).",
+    )
 
     min_trader_trades: int = Field(10, ge=0)
     min_trader_volume: float = Field(100, ge=0)

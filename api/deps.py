@@ -39,7 +39,12 @@ class AppState:
         state = cls(
             settings=settings,
             warehouse=warehouse,
-            cache=ResponseCache(backend, settings.cache_key_prefix, lambda: warehouse.version),
+            cache=ResponseCache(
+                backend,
+                settings.cache_key_prefix,
+                lambda: warehouse.version,
+                local_ttl=settings.local_cache_ttl if settings.redis_url else 0.0,
+            ),
             dagster=DagsterClient(
                 settings.dagster_graphql_url,
                 settings.dagster_location_name,
@@ -73,7 +78,8 @@ class AppState:
         await self.warehouse.stop()
 
 
-def get_state(request: Request) -> AppState:
+async def get_state(request: Request) -> AppState:
+    # async: a plain function dependency would cost a thread-pool hop on every request.
     return request.app.state.polyboard
 
 
@@ -100,12 +106,12 @@ _bearer = HTTPBearer(
 )
 
 
-def require_admin(
+async def require_admin(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> None:
     """401 on a missing or wrong token, 403 when the API has no token configured."""
-    expected = get_state(request).settings.admin_api_token
+    expected = request.app.state.polyboard.settings.admin_api_token
     if expected is None or not expected.get_secret_value():
         raise HTTPException(
             status.HTTP_403_FORBIDDEN, "admin endpoints are disabled: ADMIN_API_TOKEN is not set"

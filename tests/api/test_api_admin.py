@@ -142,7 +142,8 @@ def dagster_webserver(tmp_path_factory):
 
 def _jobs(graphql_url: str) -> set[str]:
     query = "{ repositoriesOrError { ... on RepositoryConnection { nodes { name location { name } jobs { name } } } } }"  # noqa: E501
-    nodes = httpx.post(graphql_url, json={"query": query}).json()["data"]["repositoriesOrError"]
+    response = httpx.post(graphql_url, json={"query": query}, timeout=120)
+    nodes = response.json()["data"]["repositoriesOrError"]
     return {
         job["name"]
         for node in nodes["nodes"]
@@ -156,10 +157,17 @@ def test_triggers_launch_dagster_runs(request, dagster_webserver):
     jobs = _jobs(dagster_webserver)
     assert "fetch_traders_job" in jobs and "full_sync_job" in jobs
     settings = settings_for(
-        "duckdb", request, admin_api_token=TOKEN, dagster_graphql_url=dagster_webserver
+        "duckdb",
+        request,
+        admin_api_token=TOKEN,
+        dagster_graphql_url=dagster_webserver,
+        dagster_timeout_seconds=120,  # a first launch loads the job; slow on a busy machine
     )
     auth = {"Authorization": f"Bearer {TOKEN}"}
-    with LiveServer(settings) as server, httpx.Client(base_url=server.url, headers=auth) as client:
+    with (
+        LiveServer(settings) as server,
+        httpx.Client(base_url=server.url, headers=auth, timeout=150) as client,
+    ):
         launched = []
         for endpoint, job in TRIGGERS.items():
             response = client.post(f"{ADMIN}/{endpoint}")

@@ -49,6 +49,7 @@ def test_second_request_is_served_from_redis_and_publication_invalidates(
         snapshot_dir=str(root),
         redis_url=REDIS_TEST_URL,
         cache_key_prefix=redis_prefix,
+        local_cache_ttl=0,  # every hit goes to Redis
     )
     with LiveServer(settings) as server, httpx.Client(base_url=server.url) as client:
         version = read_current(root)
@@ -115,13 +116,38 @@ def test_concurrent_identical_requests_compute_once(request, own_warehouse, redi
                 )
 
         with httpx.Client(base_url=server.url) as client:
-            before = {r: hits(client, "leaderboard", r) for r in ("miss", "hit", "coalesced")}
+            results = ("miss", "hit", "local_hit", "coalesced")
+            before = {r: hits(client, "leaderboard", r) for r in results}
             responses = asyncio.run(burst())
             assert {r.status_code for r in responses} == {200}
             assert len({r.content for r in responses}) == 1
             after = {r: hits(client, "leaderboard", r) for r in before}
             assert after["miss"] == before["miss"] + 1
-            assert (after["hit"] - before["hit"]) + (after["coalesced"] - before["coalesced"]) == 39
+            assert sum(after[r] - before[r] for r in results[1:]) == 39
+
+
+def test_near_cache_in_front_of_redis(request, own_warehouse, redis_prefix, redis_client):
+    """With Redis, a body also stays in the process for LOCAL_CACHE_TTL seconds."""
+    _, root = own_warehouse
+    settings = settings_for(
+        "duckdb",
+        request,
+        snapshot_dir=str(root),
+        redis_url=REDIS_TEST_URL,
+        cache_key_prefix=redis_prefix,
+        local_cache_ttl=0.5,
+    )
+    with LiveServer(settings) as server, httpx.Client(base_url=server.url) as client:
+        params = {"timeframe": "7d", "limit": 3}
+        first = client.get(LEADERBOARD, params=params).content
+        time.sleep(0.1)
+        counts = {r: hits(client, "leaderboard", r) for r in ("hit", "local_hit")}
+        assert client.get(LEADERBOARD, params=params).content == first
+        assert hits(client, "leaderboard", "local_hit") == counts["local_hit"] + 1
+        time.sleep(0.6)  # the near copy expired: the next one comes from Redis
+        assert client.get(LEADERBOARD, params=params).content == first
+        assert hits(client, "leaderboard", "hit") == counts["hit"] + 1
+        assert list(redis_client.scan_iter(f"{redis_prefix}:*:leaderboard:7d:*"))
 
 
 def _closed_port_url() -> str:
