@@ -32,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-LEADERBOARD = "/api/v1/traders/leaderboard?timeframe=all&limit=50&min_trades=1&min_volume=0"
+LEADERBOARD = "/api/v1/traders/leaderboard"  # what a frontend asks first: 7d by PnL, 20 a page
 BARE = "/bench/bare"
 BODY_FILE_ENV = "POLYBOARD_BENCH_BODY_FILE"
 
