@@ -134,3 +134,8 @@ def test_incremental_refresh_equals_full_rebuild(engine, make_warehouse, increme
         f" full {rebuilt.timings['full build']:.1f}s, incremental"
         f" {refreshed.timings['incremental build']:.1f}s"
     )
+
+
+def test_docs_generate_offline(built_demo: Warehouse):
+    built_demo.dbt("docs", "generate")
+    assert (built_demo.tmp / "target" / "catalog.json").exists()

@@ -64,8 +64,8 @@ select
     case
         when conditions.is_resolved
             then coalesce(
-                first_redemptions.first_redemption_epoch, last_fills.last_fill_epoch, 0
-            )
+                    first_redemptions.first_redemption_epoch, last_fills.last_fill_epoch, 0
+                )
     end as resolved_at_epoch
 
 from conditions

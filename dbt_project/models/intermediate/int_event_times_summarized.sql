@@ -5,16 +5,24 @@ with
 
 event_times as (
 
-    select max(filled_at_epoch) as max_epoch, max(extracted_at) as max_extracted_at
+    select
+        max(filled_at_epoch) as max_epoch,
+        max(extracted_at) as max_extracted_at
     from {{ ref('stg_polymarket__order_filled_events') }}
     union all
-    select max(split_at_epoch), max(extracted_at)
+    select
+        max(split_at_epoch) as max_epoch,
+        max(extracted_at) as max_extracted_at
     from {{ ref('stg_polymarket__splits') }}
     union all
-    select max(merged_at_epoch), max(extracted_at)
+    select
+        max(merged_at_epoch) as max_epoch,
+        max(extracted_at) as max_extracted_at
     from {{ ref('stg_polymarket__merges') }}
     union all
-    select max(redeemed_at_epoch), max(extracted_at)
+    select
+        max(redeemed_at_epoch) as max_epoch,
+        max(extracted_at) as max_extracted_at
     from {{ ref('stg_polymarket__redemptions') }}
 
 )

@@ -18,7 +18,10 @@ marks as (
 
 instants as (
 
-    select distinct instant_name, mark_at_epoch from marks
+    select distinct
+        instant_name,
+        mark_at_epoch
+    from marks
 
 ),
 

@@ -46,43 +46,43 @@ events as (
 
 {% if is_incremental() %}
 
-changed_positions as (
+    changed_positions as (
 
-    select
-        coalesce(events.trader_address, folded.trader_address) as trader_address,
-        coalesce(events.token_id, folded.token_id) as token_id,
-        min(coalesce(events.event_seq, folded.event_seq)) as first_changed_seq
-    from events
-    full outer join {{ this }} as folded
-        on
-            events.trader_address = folded.trader_address
-            and events.token_id = folded.token_id
-            and events.event_seq = folded.event_seq
-    where
-        folded.event_id is null
-        or events.event_id is null
-        or events.event_id != folded.event_id
-    group by 1, 2
+        select
+            coalesce(events.trader_address, folded.trader_address) as trader_address,
+            coalesce(events.token_id, folded.token_id) as token_id,
+            min(coalesce(events.event_seq, folded.event_seq)) as first_changed_seq
+        from events
+        full outer join {{ this }} as folded
+            on
+                events.trader_address = folded.trader_address
+                and events.token_id = folded.token_id
+                and events.event_seq = folded.event_seq
+        where
+            folded.event_id is null
+            or events.event_id is null
+            or events.event_id != folded.event_id
+        group by 1, 2
 
-),
+    ),
 
-starting_states as (
+    starting_states as (
 
-    select
-        changed_positions.trader_address,
-        changed_positions.token_id,
-        changed_positions.first_changed_seq - 1 as event_seq,
-        coalesce(folded.shares_units, {{ to_int(0) }}) as shares_units,
-        coalesce(folded.avg_price_e18, {{ to_int(0) }}) as avg_price_e18,
-        coalesce(folded.realized_pnl_e24, {{ to_int(0) }}) as realized_pnl_e24
-    from changed_positions
-    left join {{ this }} as folded
-        on
-            changed_positions.trader_address = folded.trader_address
-            and changed_positions.token_id = folded.token_id
-            and changed_positions.first_changed_seq - 1 = folded.event_seq
+        select
+            changed_positions.trader_address,
+            changed_positions.token_id,
+            changed_positions.first_changed_seq - 1 as event_seq,
+            coalesce(folded.shares_units, {{ to_int(0) }}) as shares_units,
+            coalesce(folded.avg_price_e18, {{ to_int(0) }}) as avg_price_e18,
+            coalesce(folded.realized_pnl_e24, {{ to_int(0) }}) as realized_pnl_e24
+        from changed_positions
+        left join {{ this }} as folded
+            on
+                changed_positions.trader_address = folded.trader_address
+                and changed_positions.token_id = folded.token_id
+                and changed_positions.first_changed_seq - 1 = folded.event_seq
 
-),
+    ),
 
 {% else %}
 

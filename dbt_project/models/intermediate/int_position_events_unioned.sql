@@ -32,7 +32,7 @@ splits as (
 
 ),
 
-merges as (
+merge_sets as (
 
     select * from {{ ref('stg_polymarket__merges') }}
     where stakeholder_address not in {{ excluded_addresses_sql() }}
@@ -104,21 +104,21 @@ split_events as (
 merge_events as (
 
     select
-        merges.stakeholder_address as trader_address,
+        merge_sets.stakeholder_address as trader_address,
         tokens.token_id,
-        merges.condition_id,
-        merges.merge_id as event_id,
+        merge_sets.condition_id,
+        merge_sets.merge_id as event_id,
         'merge' as event_kind,
-        merges.merged_at_epoch as event_epoch,
+        merge_sets.merged_at_epoch as event_epoch,
         false as is_increase,
-        merges.amount_units as quantity_units,
+        merge_sets.amount_units as quantity_units,
         cast(null as {{ int_type() }}) as cost_e24,
         {{ idiv(e18(), 'tokens.outcome_count') }} as price_e18,
-        {{ idiv('merges.amount_units * ' ~ e18(), 'tokens.outcome_count') }} as cash_e24,
+        {{ idiv('merge_sets.amount_units * ' ~ e18(), 'tokens.outcome_count') }} as cash_e24,
         cast(null as {{ int_type() }}) as fill_usdc_units
-    from merges
+    from merge_sets
     inner join tokens
-        on merges.condition_id = tokens.condition_id
+        on merge_sets.condition_id = tokens.condition_id
 
 ),
 
@@ -145,8 +145,10 @@ redeemed_tokens as (
         on
             redemptions.condition_id = tokens.condition_id
             and tokens.is_resolved
-            and {{ idiv('redemption_index_sets.index_set', to_int('power(2, tokens.outcome_index)')) }}
-            % 2 = 1
+            -- bit outcome_index of the index set is set
+            and {{ idiv(
+                'redemption_index_sets.index_set', to_int('power(2, tokens.outcome_index)')
+            ) }} % 2 = 1
 
 ),
 

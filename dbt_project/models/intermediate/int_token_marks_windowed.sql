@@ -31,10 +31,16 @@ conditions as (
 
 instants as (
 
-    select 'now' as instant_name, as_of_epoch as mark_at_epoch from watermark
+    select
+        'now' as instant_name,
+        as_of_epoch as mark_at_epoch
+    from watermark
     {% for name, seconds in windows() %}
-    union all
-    select '{{ name }}', as_of_epoch - {{ seconds }} from watermark
+        union all
+        select
+            '{{ name }}',
+            as_of_epoch - {{ seconds }}
+        from watermark
     {% endfor %}
 
 ),
@@ -66,7 +72,10 @@ ranked_fills as (
 
 last_prices as (
 
-    select instant_name, token_id, price_e18
+    select
+        instant_name,
+        token_id,
+        price_e18
     from ranked_fills
     where recency = 1
 

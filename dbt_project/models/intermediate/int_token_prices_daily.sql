@@ -41,7 +41,10 @@ ranked_fills as (
 
 traded_days as (
 
-    select token_id, day_start_epoch, price_e18 as close_price_e18
+    select
+        token_id,
+        day_start_epoch,
+        price_e18 as close_price_e18
     from ranked_fills
     where recency = 1
 
@@ -49,7 +52,9 @@ traded_days as (
 
 token_ranges as (
 
-    select token_id, min(day_start_epoch) as first_day_start_epoch
+    select
+        token_id,
+        min(day_start_epoch) as first_day_start_epoch
     from traded_days
     group by token_id
 
@@ -61,7 +66,7 @@ calendar as (
     from watermark
     cross join generate_series(
         (select min(first_day_start_epoch) from token_ranges),
-        watermark.last_day_start_epoch,
+        last_day_start_epoch,
         cast(86400 as bigint)
     ) as days (day_start_epoch)
 
@@ -80,7 +85,7 @@ token_days as (
         ) as traded_day_number
     from token_ranges
     inner join calendar
-        on calendar.day_start_epoch >= token_ranges.first_day_start_epoch
+        on token_ranges.first_day_start_epoch <= calendar.day_start_epoch
     left join traded_days
         on
             token_ranges.token_id = traded_days.token_id

@@ -31,15 +31,15 @@ windowed as (
         as_of
     from traders
     {%- for name, seconds in windows() %}
-    union all
-    select
-        '{{ name }}' as time_window,
-        wallet_address,
-        pnl_{{ name }} as pnl,
-        volume_{{ name }} as volume,
-        trades_{{ name }} as trades,
-        as_of
-    from traders
+        union all
+        select
+            '{{ name }}' as time_window,
+            wallet_address,
+            pnl_{{ name }} as pnl,
+            volume_{{ name }} as volume,
+            trades_{{ name }} as trades,
+            as_of
+        from traders
     {%- endfor %}
 
 ),

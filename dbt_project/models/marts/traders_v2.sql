@@ -62,8 +62,9 @@ trader_fills as (
         count(*) as trades,
         sum(fills.usdc) as volume,
         min(fills.filled_at_epoch) as first_trade_epoch,
-        max(fills.filled_at_epoch) as last_trade_epoch
-        {%- for name, seconds in windows() %},
+        max(fills.filled_at_epoch) as last_trade_epoch,
+        -- noqa: disable=LT02
+        {%- for name, seconds in windows() %}
         count(
             case when fills.filled_at_epoch > watermark.as_of_epoch - {{ seconds }} then 1 end
         ) as trades_{{ name }},
@@ -72,8 +73,8 @@ trader_fills as (
                 when fills.filled_at_epoch > watermark.as_of_epoch - {{ seconds }}
                     then fills.usdc
             end
-        ), 0) as volume_{{ name }}
-        {%- endfor %}
+        ), 0) as volume_{{ name }}{{ ',' if not loop.last }}
+        {%- endfor %} -- noqa: enable=LT02
     from fills
     cross join watermark
     group by fills.trader_address
@@ -87,11 +88,12 @@ trader_equity as (
         sum(case when instant_name = 'now' then realized_pnl_e24 else 0 end) as realized_pnl_e24,
         sum(case when instant_name = 'now' then unrealized_pnl_e24 else 0 end)
             as unrealized_pnl_e24,
-        sum(case when instant_name = 'now' then equity_e24 else 0 end) as total_pnl_e24
-        {%- for name, seconds in windows() %},
+        sum(case when instant_name = 'now' then equity_e24 else 0 end) as total_pnl_e24,
+        -- noqa: disable=LT02
+        {%- for name, seconds in windows() %}
         sum(case when instant_name = '{{ name }}' then equity_e24 else 0 end)
-            as start_equity_{{ name }}_e24
-        {%- endfor %}
+            as start_equity_{{ name }}_e24{{ ',' if not loop.last }}
+        {%- endfor %} -- noqa: enable=LT02
     from equity
     group by trader_address
 
@@ -152,10 +154,10 @@ select
     trader_positions.markets_traded,
     trader_positions.open_positions,
     {%- for name, seconds in windows() %}
-    {{ money('trader_equity.total_pnl_e24 - trader_equity.start_equity_' ~ name ~ '_e24') }}
-        as pnl_{{ name }},
-    coalesce(trader_fills.volume_{{ name }}, 0) as volume_{{ name }},
-    coalesce(trader_fills.trades_{{ name }}, 0) as trades_{{ name }},
+        {{ money('trader_equity.total_pnl_e24 - trader_equity.start_equity_' ~ name ~ '_e24') }}
+            as pnl_{{ name }},
+        coalesce(trader_fills.volume_{{ name }}, 0) as volume_{{ name }},
+        coalesce(trader_fills.trades_{{ name }}, 0) as trades_{{ name }},
     {%- endfor %}
     {{ epoch_to_timestamptz('watermark.as_of_epoch') }} as as_of
 

@@ -21,10 +21,14 @@ renamed as (
         case
             when "makerAssetId" = '0' then "takerAssetId" else "makerAssetId"
         end as token_id,
-        {{ to_int('case when "makerAssetId" = \'0\' then "makerAmountFilled" else "takerAmountFilled" end') }}
-            as usdc_units,
-        {{ to_int('case when "makerAssetId" = \'0\' then "takerAmountFilled" else "makerAmountFilled" end') }}
-            as share_units,
+        case
+            when "makerAssetId" = '0' then {{ to_int('"makerAmountFilled"') }}
+            else {{ to_int('"takerAmountFilled"') }}
+        end as usdc_units,
+        case
+            when "makerAssetId" = '0' then {{ to_int('"takerAmountFilled"') }}
+            else {{ to_int('"makerAmountFilled"') }}
+        end as share_units,
         {{ to_int('fee') }} as fee_units,
         _block_number as block_number,
         _extracted_at as extracted_at
