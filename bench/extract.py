@@ -45,9 +45,11 @@ PG_ADMIN = os.environ.get("POLYBOARD_TEST_PG_URL", "postgresql://postgres@127.0.
 quiet = lambda _msg: None  # noqa: E731
 
 
-def extract_fills(url: str, duckdb_path: str, workers: int) -> tuple[int, float]:
+def extract_fills(
+    url: str, workers: int, database_url: str | None = None, duckdb_path: str | None = None
+) -> tuple[int, float]:
     client = SubgraphClient("orderbook-subgraph", url)
-    with connect_warehouse(None, duckdb_path) as wh:
+    with connect_warehouse(database_url, duckdb_path) as wh:
         wh.ensure_raw_schema()
         started = time.perf_counter()
         result = extract_events(client, wh, ORDER_FILLED_EVENTS, workers=workers, progress=quiet)
@@ -60,7 +62,9 @@ def p1(fills: int, latency_ms: int, workers: int, runs: int) -> float:
     with start_sim("bench", fills=fills, latency_ms=latency_ms) as sim:
         for run in range(runs):
             with tempfile.TemporaryDirectory() as tmp:
-                rows, seconds = extract_fills(sim.url("orderbook"), f"{tmp}/w.duckdb", workers)
+                rows, seconds = extract_fills(
+                    sim.url("orderbook"), workers, duckdb_path=f"{tmp}/w.duckdb"
+                )
             rates.append(rows / seconds)
             print(
                 f"  P1 run {run + 1}: {rows} rows in {seconds:.2f} s = {rows / seconds:,.0f} rows/s"
@@ -72,6 +76,10 @@ def p1(fills: int, latency_ms: int, workers: int, runs: int) -> float:
         f"(C={workers}, L={latency_ms} ms) -> ratio {ratio:.2f} (bar >= 0.80)"
     )
     return ratio
+
+
+def _pg_url(name: str) -> str:
+    return PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
 
 
 def _pg_database() -> str:
@@ -112,8 +120,7 @@ def p2(rows: list[dict], runs: int) -> dict[str, float]:
             for _ in range(runs):
                 if kind == "postgres":
                     name = _pg_database()
-                    url = PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
-                    wh = connect_warehouse(url)
+                    wh = connect_warehouse(_pg_url(name))
                 else:
                     name, wh = None, connect_warehouse(None, f"{tmp}/{uuid.uuid4().hex}.duckdb")
                 try:
@@ -153,32 +160,44 @@ def _copy_file(wh, data: Path) -> float:
     return time.perf_counter() - started
 
 
-def p5_child(url: str) -> None:
+def p5_child(url: str, kind: str) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        rows, seconds = extract_fills(url, f"{tmp}/w.duckdb", workers=4)
+        if kind == "postgres":
+            name = _pg_database()
+            try:
+                rows, seconds = extract_fills(url, 4, database_url=_pg_url(name))
+            finally:
+                _drop_pg_database(name)
+        else:
+            rows, seconds = extract_fills(url, 4, duckdb_path=f"{tmp}/w.duckdb")
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(json.dumps({"rows": rows, "seconds": seconds, "peak_kb": peak_kb}))
 
 
-def p5(small: int, large: int) -> float:
-    peaks = {}
+def p5(small: int, large: int) -> dict[str, float]:
+    """Peak RSS of the extracting process; the local subgraph runs in a process of its own."""
+    peaks: dict[tuple[str, int], int] = {}
     for fills in (small, large):
         with start_sim("bench", fills=fills) as sim:
-            out = subprocess.run(
-                [sys.executable, __file__, "--p5-child", sim.url("orderbook")],
-                capture_output=True, text=True, check=True,
-            )  # fmt: skip
-        report = json.loads(out.stdout.strip().splitlines()[-1])
-        peaks[fills] = report["peak_kb"]
+            for kind in ("postgres", "duckdb"):
+                out = subprocess.run(
+                    [sys.executable, __file__, "--p5-child", sim.url("orderbook"), kind],
+                    capture_output=True, text=True, check=True,
+                )  # fmt: skip
+                report = json.loads(out.stdout.strip().splitlines()[-1])
+                peaks[kind, fills] = report["peak_kb"]
+                print(
+                    f"  P5 {kind}: {report['rows']:,} fills extracted in "
+                    f"{report['seconds']:.1f} s, peak RSS {report['peak_kb'] / 1024:.0f} MiB"
+                )
+    ratios = {}
+    for kind in ("postgres", "duckdb"):
+        ratios[kind] = peaks[kind, large] / peaks[kind, small]
         print(
-            f"  P5 {report['rows']:,} fills extracted in {report['seconds']:.1f} s, "
-            f"peak RSS {report['peak_kb'] / 1024:.0f} MiB"
+            f"P5 memory ({kind}): peak at {large:,} / at {small:,} fills -> "
+            f"ratio {ratios[kind]:.2f} (bar <= 1.30)"
         )
-    ratio = peaks[large] / peaks[small]
-    print(
-        f"P5 memory: peak at {large:,} / peak at {small:,} fills -> ratio {ratio:.2f} (bar <= 1.30)"
-    )
-    return ratio
+    return ratios
 
 
 def main() -> None:
@@ -190,10 +209,10 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--p5-sizes", default="100000,1000000")
     parser.add_argument("--only", default="p1,p2,p5")
-    parser.add_argument("--p5-child", metavar="URL", help=argparse.SUPPRESS)
+    parser.add_argument("--p5-child", nargs=2, metavar=("URL", "KIND"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.p5_child:
-        p5_child(args.p5_child)
+        p5_child(*args.p5_child)
         return
     only = set(args.only.split(","))
     if "p1" in only:

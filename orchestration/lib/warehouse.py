@@ -21,7 +21,7 @@ from orchestration.lib.entities import ENTITIES, Entity
 
 CURSOR_TABLE = "raw._cursors"
 DEFAULT_DUCKDB_PATH = ".polyboard/warehouse.duckdb"
-DUCKDB_LOADER_MEMORY = "256MB"
+DUCKDB_LOADER_MEMORY = "128MB"
 
 _PG_TYPES = {
     "text": "text",

@@ -22,6 +22,12 @@ pytestmark = [pytest.mark.extract, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.fixture(scope="module", autouse=True)
+def dbt_manifest():
+    """Parse the dbt project once here, so no killed pipeline dies halfway through a parse."""
+    import orchestration.defs.dbt.project  # noqa: F401
+
+
 def requests_seen(sim) -> int:
     return sim.state()["counters"].get("requests", 0)
 
@@ -51,16 +57,22 @@ def test_sigkill_at_random_points_then_rerun(demo_dataset, warehouse_url, tmp_pa
             seen = requests_seen(sim)
             kill_after = seen + rng.randint(5, 120)
             proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
+            deadline = time.monotonic() + 180
             try:
                 while proc.poll() is None and requests_seen(sim) < kill_after:
+                    assert time.monotonic() < deadline, "the pipeline stopped reading the source"
                     time.sleep(0.05)
                 if proc.poll() is None:
                     proc.send_signal(signal.SIGKILL)
                     kills += 1
             finally:
+                if proc.poll() is None:
+                    proc.kill()
                 proc.wait(timeout=30)
         assert kills >= 2, "the extraction finished before it could be killed: slow the source"
-        final = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+        final = subprocess.run(
+            command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+        )
         assert final.returncode == 0, final.stdout[-3000:] + final.stderr[-3000:]
         # positions follow the top traders, which need every fill: sync them once more
         materialize_raw(sim, database_url, duckdb_path)
