@@ -157,6 +157,8 @@ def make_warehouse(tmp_path_factory) -> Iterator:
         return Warehouse(engine, tmp, database_url=_pg_url(dbname))
 
     yield make
+    if not created:
+        return
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as con:
         for dbname in created:
             con.execute(f'drop database if exists "{dbname}" with (force)')
@@ -184,7 +186,9 @@ def demo_reference(demo_entities):
     return compute(demo_entities)
 
 
-@pytest.fixture(scope="session", params=["duckdb", "postgres"])
+@pytest.fixture(
+    scope="session", params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
 def built_demo(request, make_warehouse, demo_dataset_for_marts, demo_entities) -> Warehouse:
     """The demo dataset loaded and built with a full `dbt build` (models, unit and data tests)."""
     wh = make_warehouse(request.param, "demo")

@@ -10,7 +10,7 @@ import pytest
 
 from tests.dbt_project.conftest import INCREMENTAL, MARTS, Warehouse, dataset_entities
 
-pytestmark = [pytest.mark.transform, pytest.mark.postgres, pytest.mark.slow]
+pytestmark = [pytest.mark.transform, pytest.mark.slow]
 
 TOLERANCE = Decimal("0.000001")
 KEYS = {
@@ -99,7 +99,7 @@ def _snapshot(wh: Warehouse) -> dict[str, list[tuple]]:
     return snapshot
 
 
-@pytest.mark.parametrize("engine", ["duckdb", "postgres"])
+@pytest.mark.parametrize("engine", ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
 def test_incremental_refresh_equals_full_rebuild(engine, make_warehouse, incremental_dataset):
     ds = incremental_dataset
     fills = ds.entities("orderbook", "OrderFilledEvent")

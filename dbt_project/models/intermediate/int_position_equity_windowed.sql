@@ -25,41 +25,59 @@ instants as (
 
 ),
 
-ranked_states as (
+position_states as (
+
+    select
+        trader_address,
+        token_id,
+        event_epoch,
+        lead(event_epoch) over (
+            partition by trader_address, token_id order by event_seq
+        ) as next_event_epoch,
+        shares_units,
+        avg_price_e18,
+        realized_pnl_e24
+    from ledger
+
+),
+
+-- the state at an instant is the one after the last event at or before it: the row whose
+-- [event_epoch, next_event_epoch) interval holds the instant (one row per position, no sort)
+states_at_instants as (
 
     select
         instants.instant_name,
-        ledger.trader_address,
-        ledger.token_id,
-        ledger.shares_units,
-        ledger.avg_price_e18,
-        ledger.realized_pnl_e24,
-        row_number() over (
-            partition by instants.instant_name, ledger.trader_address, ledger.token_id
-            order by ledger.event_seq desc
-        ) as recency
-    from ledger
+        position_states.trader_address,
+        position_states.token_id,
+        position_states.shares_units,
+        position_states.avg_price_e18,
+        position_states.realized_pnl_e24
+    from position_states
     inner join instants
-        on ledger.event_epoch <= instants.mark_at_epoch
+        on
+            position_states.event_epoch <= instants.mark_at_epoch
+            and (
+                position_states.next_event_epoch is null
+                or position_states.next_event_epoch > instants.mark_at_epoch
+            )
 
 ),
 
 states as (
 
     select
-        ranked_states.instant_name,
-        ranked_states.trader_address,
-        ranked_states.token_id,
-        ranked_states.shares_units,
-        ranked_states.avg_price_e18,
-        ranked_states.realized_pnl_e24,
-        coalesce(marks.mark_e18, ranked_states.avg_price_e18) as mark_e18
-    from ranked_states
+        states_at_instants.instant_name,
+        states_at_instants.trader_address,
+        states_at_instants.token_id,
+        states_at_instants.shares_units,
+        states_at_instants.avg_price_e18,
+        states_at_instants.realized_pnl_e24,
+        coalesce(marks.mark_e18, states_at_instants.avg_price_e18) as mark_e18
+    from states_at_instants
     left join marks
         on
-            ranked_states.instant_name = marks.instant_name
-            and ranked_states.token_id = marks.token_id
-    where ranked_states.recency = 1
+            states_at_instants.instant_name = marks.instant_name
+            and states_at_instants.token_id = marks.token_id
 
 )
 

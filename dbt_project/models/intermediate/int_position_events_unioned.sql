@@ -126,6 +126,7 @@ redemption_index_sets as (
 
     select
         redemption_id,
+        condition_id,
         unnest(index_sets) as index_set
     from redemptions
 
@@ -134,16 +135,14 @@ redemption_index_sets as (
 redeemed_tokens as (
 
     select distinct
-        redemptions.redemption_id,
+        redemption_index_sets.redemption_id,
         tokens.token_id,
         tokens.payout_numerator,
         tokens.payout_price_e18
-    from redemptions
-    inner join redemption_index_sets
-        on redemptions.redemption_id = redemption_index_sets.redemption_id
+    from redemption_index_sets
     inner join tokens
         on
-            redemptions.condition_id = tokens.condition_id
+            redemption_index_sets.condition_id = tokens.condition_id
             and tokens.is_resolved
             -- bit outcome_index of the index set is set
             and {{ idiv(
