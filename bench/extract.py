@@ -25,16 +25,13 @@ import time
 import uuid
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+import psycopg
 
-import psycopg  # noqa: E402
-
-from orchestration.lib.entities import ORDER_FILLED_EVENTS  # noqa: E402
-from orchestration.lib.extract import LOAD_BATCH_ROWS, extract_events  # noqa: E402
-from orchestration.lib.subgraph import SubgraphClient  # noqa: E402
-from orchestration.lib.warehouse import connect_warehouse  # noqa: E402
-from subgraph_sim.generator import generate  # noqa: E402
+from orchestration.lib.entities import ORDER_FILLED_EVENTS
+from orchestration.lib.extract import LOAD_BATCH_ROWS, extract_events
+from orchestration.lib.subgraph import SubgraphClient
+from orchestration.lib.warehouse import connect_warehouse
+from subgraph_sim.generator import generate
 
 try:
     from subgraph_sim.process import start_sim

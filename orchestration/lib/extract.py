@@ -223,67 +223,50 @@ def _finish(
     return result
 
 
-def extract_market_data(
-    client: SubgraphClient, warehouse: Warehouse, *, full_refresh: bool = False, progress=print
+# Ids that can have changed since the last refresh, per reference entity.
+STALE_IDS_SQL = {
+    # tokens the fills brought in
+    MARKET_DATA.table: f"""
+        select token from (
+            select "makerAssetId" as token from raw.{ORDER_FILLED_EVENTS.table}
+            union
+            select "takerAssetId" from raw.{ORDER_FILLED_EVENTS.table}
+        ) tokens
+        where token <> '0' and token not in (select id from raw.{MARKET_DATA.table})
+    """,
+    # conditions of new tokens, and conditions not yet resolved
+    CONDITIONS.table: f"""
+        select distinct condition from raw.{MARKET_DATA.table}
+        where condition not in (select id from raw.{CONDITIONS.table})
+        union
+        select id from raw.{CONDITIONS.table} where "payoutDenominator" = 0
+    """,
+}
+
+
+def extract_reference(
+    client: SubgraphClient,
+    warehouse: Warehouse,
+    entity: Entity,
+    *,
+    full_refresh: bool = False,
+    progress: Progress = print,
 ) -> ExtractResult:
-    """Token metadata: a full scan the first time, then only tokens the fills brought in."""
+    """A reference entity: a full scan the first time (or when asked), then only stale ids."""
     started, meta = time.monotonic(), client.meta()
-    result = ExtractResult(MARKET_DATA.table)
-    reporter = _Reporter(progress, MARKET_DATA.table)
-    if full_refresh or warehouse.get_cursor(MARKET_DATA.table) is None:
-        _scan_all(client, warehouse, MARKET_DATA, meta.block_number, result, reporter)
+    result = ExtractResult(entity.table)
+    reporter = _Reporter(progress, entity.table)
+    if full_refresh or warehouse.get_cursor(entity.table) is None:
+        _scan_all(client, warehouse, entity, meta.block_number, result, reporter)
     else:
-        missing = [
-            row[0]
-            for row in warehouse.fetchall(
-                f"""
-                select token from (
-                    select "makerAssetId" as token from raw.{ORDER_FILLED_EVENTS.table}
-                    union
-                    select "takerAssetId" from raw.{ORDER_FILLED_EVENTS.table}
-                ) tokens
-                where token <> '0'
-                  and token not in (select id from raw.{MARKET_DATA.table})
-                """
-            )
-        ]
-        result.extra["tokens_asked"] = len(missing)
+        ids = [row[0] for row in warehouse.fetchall(STALE_IDS_SQL[entity.table])]
+        result.extra["ids_asked"] = len(ids)
         refresh_by_ids(
-            client, warehouse, MARKET_DATA, missing,
+            client, warehouse, entity, ids,
             block=meta.block_number, result=result, reporter=reporter,
         )  # fmt: skip
     reporter.tick(result, force=True)
-    return _finish(warehouse, MARKET_DATA, meta, result, started)
-
-
-def extract_conditions(
-    client: SubgraphClient, warehouse: Warehouse, *, full_refresh: bool = False, progress=print
-) -> ExtractResult:
-    """Conditions that are new to the warehouse or not yet resolved; all on a full refresh."""
-    started, meta = time.monotonic(), client.meta()
-    result = ExtractResult(CONDITIONS.table)
-    reporter = _Reporter(progress, CONDITIONS.table)
-    if full_refresh or warehouse.get_cursor(CONDITIONS.table) is None:
-        _scan_all(client, warehouse, CONDITIONS, meta.block_number, result, reporter)
-    else:
-        ids = [
-            row[0]
-            for row in warehouse.fetchall(
-                f"""
-                select distinct condition from raw.{MARKET_DATA.table}
-                where condition not in (select id from raw.{CONDITIONS.table})
-                union
-                select id from raw.{CONDITIONS.table} where "payoutDenominator" = 0
-                """
-            )
-        ]
-        result.extra["conditions_asked"] = len(ids)
-        refresh_by_ids(
-            client, warehouse, CONDITIONS, ids,
-            block=meta.block_number, result=result, reporter=reporter,
-        )  # fmt: skip
-    reporter.tick(result, force=True)
-    return _finish(warehouse, CONDITIONS, meta, result, started)
+    return _finish(warehouse, entity, meta, result, started)
 
 
 def followed_wallets(
@@ -324,9 +307,8 @@ def extract_user_positions(
 __all__ = [
     "ExtractResult",
     "SubgraphError",
-    "extract_conditions",
     "extract_events",
-    "extract_market_data",
+    "extract_reference",
     "extract_user_positions",
     "followed_wallets",
 ]

@@ -94,53 +94,38 @@ merges = _event_asset(MERGES)
 redemptions = _event_asset(REDEMPTIONS)
 
 
-@dg.asset(
-    key=MARKET_DATA.asset_key,
-    group_name="polymarket",
-    kinds=KINDS,
-    deps=[ORDER_FILLED_EVENTS.asset_key],
-    retry_policy=RETRY,
-    pool=POOL,
-)
-def market_data(
-    context: dg.AssetExecutionContext,
-    config: RefreshConfig,
-    warehouse: WarehouseResource,
-    subgraphs: SubgraphsResource,
-) -> dg.MaterializeResult:
-    """Outcome tokens: token id to condition and outcome index."""
-    with warehouse.connect() as wh:
-        result = extract.extract_market_data(
-            subgraphs.client("orderbook"),
-            wh,
-            full_refresh=config.full_refresh,
-            progress=context.log.info,
-        )
-        total = wh.count(MARKET_DATA)
-    return dg.MaterializeResult(metadata={**result.metadata(), "table_rows": total})
+def _reference_asset(entity: Entity, upstream: Entity) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=entity.asset_key,
+        group_name="polymarket",
+        kinds=KINDS,
+        description=entity.description,
+        deps=[upstream.asset_key],  # the ids to refresh are read from the upstream table
+        retry_policy=RETRY,
+        pool=POOL,
+    )
+    def _asset(
+        context: dg.AssetExecutionContext,
+        config: RefreshConfig,
+        warehouse: WarehouseResource,
+        subgraphs: SubgraphsResource,
+    ) -> dg.MaterializeResult:
+        with warehouse.connect() as wh:
+            result = extract.extract_reference(
+                subgraphs.client(entity.subgraph),
+                wh,
+                entity,
+                full_refresh=config.full_refresh,
+                progress=context.log.info,
+            )
+            total = wh.count(entity)
+        return dg.MaterializeResult(metadata={**result.metadata(), "table_rows": total})
+
+    return _asset
 
 
-@dg.asset(
-    key=CONDITIONS.asset_key,
-    group_name="polymarket",
-    kinds=KINDS,
-    deps=[MARKET_DATA.asset_key],
-    retry_policy=RETRY,
-    pool=POOL,
-)
-def conditions(
-    context: dg.AssetExecutionContext,
-    config: RefreshConfig,
-    warehouse: WarehouseResource,
-    subgraphs: SubgraphsResource,
-) -> dg.MaterializeResult:
-    """Conditions with their outcome tokens and payouts once resolved."""
-    with warehouse.connect() as wh:
-        result = extract.extract_conditions(
-            subgraphs.client("pnl"), wh, full_refresh=config.full_refresh, progress=context.log.info
-        )
-        total = wh.count(CONDITIONS)
-    return dg.MaterializeResult(metadata={**result.metadata(), "table_rows": total})
+market_data = _reference_asset(MARKET_DATA, upstream=ORDER_FILLED_EVENTS)
+conditions = _reference_asset(CONDITIONS, upstream=MARKET_DATA)
 
 
 @dg.asset(
