@@ -53,31 +53,36 @@ traded_tokens as (
 
 ),
 
-ranked_fills as (
+fill_intervals as (
 
     select
-        instants.instant_name,
-        fills.token_id,
-        fills.price_e18,
-        row_number() over (
-            partition by instants.instant_name, fills.token_id
-            order by fills.filled_at_epoch desc, {{ binary_text('fills.fill_id') }} desc
-        ) as recency
+        token_id,
+        filled_at_epoch,
+        price_e18,
+        lead(filled_at_epoch) over (
+            partition by token_id
+            order by filled_at_epoch, {{ binary_text('fill_id') }}
+        ) as next_filled_at_epoch
     from fills
-    inner join instants
-        on fills.filled_at_epoch <= instants.mark_at_epoch
-    where fills.price_e18 is not null
+    where price_e18 is not null
 
 ),
 
+-- the last fill at or before an instant: the one whose interval to the next fill holds it
 last_prices as (
 
     select
-        instant_name,
-        token_id,
-        price_e18
-    from ranked_fills
-    where recency = 1
+        instants.instant_name,
+        fill_intervals.token_id,
+        fill_intervals.price_e18
+    from fill_intervals
+    inner join instants
+        on
+            fill_intervals.filled_at_epoch <= instants.mark_at_epoch
+            and (
+                fill_intervals.next_filled_at_epoch is null
+                or fill_intervals.next_filled_at_epoch > instants.mark_at_epoch
+            )
 
 )
 
