@@ -10,7 +10,12 @@ from orchestration.lib.warehouse import normalize_pg_url
 
 def dbt_environment(database_url: str | None, duckdb_path: str | None) -> dict[str, str]:
     """Variables read by `dbt_project/profiles.yml`: PostgreSQL when a URL is set, else DuckDB."""
-    env = {"DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    env = {
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        # A job that builds part of the graph (update_stats_job) runs only the tests whose
+        # every parent it builds: a test tying two marts together waits for both.
+        "DBT_INDIRECT_SELECTION": "cautious",
+    }
     if database_url:
         url = urlsplit(normalize_pg_url(database_url))
         env.update(
