@@ -199,6 +199,9 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, _on_signal)
     signal.signal(signal.SIGTERM, _on_signal)
     paths = configure_paths(args.state_dir)
+    # dbt and the dagster commands live beside this interpreter, even when PATH lacks them.
+    bin_dir = str(Path(sys.executable).parent)
+    os.environ["PATH"] = os.pathsep.join([bin_dir, os.environ.get("PATH", "")])
     log_dir = Path(paths["DAGSTER_HOME"]).parent / "logs"
     sim = None
     children: list[Child] = []
