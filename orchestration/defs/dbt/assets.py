@@ -56,6 +56,9 @@ def dbt_vars(settings: PipelineSettings) -> dict[str, Any]:
     project=dbt_project,
     dagster_dbt_translator=TRANSLATOR,
     pool="warehouse",
+    # A writer that slipped past the run queue (a manual launch, say) holds the DuckDB file
+    # for a while; a later attempt finds it free.
+    retry_policy=dg.RetryPolicy(max_retries=2, delay=20, backoff=dg.Backoff.EXPONENTIAL),
 )
 def polyboard_dbt_models(
     context: dg.AssetExecutionContext,

@@ -7,6 +7,7 @@ backfills and the scheduled incremental runs can overlap safely because loads ar
 
 import dagster as dg
 
+from orchestration.defs.polymarket.jobs import WAREHOUSE_WRITER
 from orchestration.defs.resources import SubgraphsResource, WarehouseResource
 from orchestration.lib import extract
 from orchestration.lib.entities import MERGES, ORDER_FILLED_EVENTS, REDEMPTIONS, SPLITS
@@ -54,7 +55,7 @@ def backfill_event_day(
             )
 
 
-@dg.job(partitions_def=days, tags={"polyboard/kind": "backfill"})
+@dg.job(partitions_def=days, tags={"polyboard/kind": "backfill", **WAREHOUSE_WRITER})
 def backfill_events_job():
     """Backfill the raw event tables one UTC day per partition."""
     backfill_event_day()

@@ -11,9 +11,14 @@ REFERENCE = dg.AssetSelection.assets(
 )
 
 
+# Every run that writes the warehouse carries this tag, and dagster.yaml lets one such run
+# go at a time: the embedded DuckDB file takes a single writer process.
+WAREHOUSE_WRITER = {"polyboard/warehouse": "writer"}
+
+
 def serial(name: str) -> dict[str, str]:
     """Run tags that keep two runs of one job from overlapping (dagster.yaml run_queue)."""
-    return {"polyboard/serial": name}
+    return {"polyboard/serial": name, **WAREHOUSE_WRITER}
 
 
 fetch_traders_job = dg.define_asset_job(

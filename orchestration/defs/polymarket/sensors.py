@@ -14,6 +14,7 @@ import json
 
 import dagster as dg
 
+from orchestration.defs.polymarket.jobs import WAREHOUSE_WRITER
 from orchestration.defs.polymarket.schedules import busy
 from orchestration.defs.resources import SubgraphsResource
 from orchestration.lib.subgraph import SubgraphClient, SubgraphError
@@ -100,4 +101,5 @@ automation_sensor = dg.AutomationConditionSensorDefinition(
     default_status=dg.DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=AUTOMATION_INTERVAL_SECONDS,
     description="Evaluates the eager automation of the dbt models and the API publication.",
+    run_tags=WAREHOUSE_WRITER,
 )
