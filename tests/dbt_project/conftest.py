@@ -15,11 +15,11 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import psycopg
 import pytest
 
+from orchestration.lib.dbt_env import dbt_environment
 from orchestration.lib.entities import ENTITIES
 from orchestration.lib.warehouse import connect_warehouse
 from subgraph_sim.generator import generate
@@ -63,23 +63,8 @@ class Warehouse:
 
     @property
     def env(self) -> dict[str, str]:
-        env = {
-            **os.environ,
-            "POLYBOARD_DBT_TARGET": self.engine,
-            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-        }
-        if self.engine == "duckdb":
-            env["DUCKDB_PATH"] = self.duckdb_path
-        else:
-            url = urlsplit(self.database_url)
-            env.update(
-                POLYBOARD_PG_HOST=url.hostname or "127.0.0.1",
-                POLYBOARD_PG_PORT=str(url.port or 5432),
-                POLYBOARD_PG_USER=url.username or "postgres",
-                POLYBOARD_PG_PASSWORD=url.password or "",
-                POLYBOARD_PG_DBNAME=url.path.lstrip("/"),
-            )
-        return env
+        # The same derivation the orchestration uses when it runs dbt.
+        return {**os.environ, **dbt_environment(self.database_url, self.duckdb_path)}
 
     def load(self, entities: dict[str, list[dict]], block: int) -> None:
         wh = connect_warehouse(database_url=self.database_url, duckdb_path=self.duckdb_path)
