@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import psutil
 import requests
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -74,6 +75,9 @@ class Child:
 def stop_children(children: list[Child], timeout: float = STOP_TIMEOUT_SECONDS) -> None:
     """SIGTERM every group at once, wait for the groups to empty, SIGKILL what is left."""
     live = [c for c in children if not c.stopped]
+    # Run workers started by the daemon's code server may sit in sessions of their own, out of
+    # reach of a group signal: remember every descendant now, and make sure each one ends.
+    tree = [p for c in live for p in _descendants(c.proc.pid)]
     for child in live:
         child.signal_group(signal.SIGTERM)
     deadline = time.monotonic() + timeout
@@ -91,6 +95,21 @@ def stop_children(children: list[Child], timeout: float = STOP_TIMEOUT_SECONDS) 
             child.proc.kill()
         child.proc.wait()
         child.stopped = True
+    for proc in tree:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            proc.terminate()
+    _, lingering = psutil.wait_procs(tree, timeout=10)
+    for proc in lingering:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            proc.kill()
+    psutil.wait_procs(lingering, timeout=10)
+
+
+def _descendants(pid: int) -> list[psutil.Process]:
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return []
 
 
 def cancel_orphaned_runs(since: datetime) -> None:
