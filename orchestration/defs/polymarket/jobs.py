@@ -21,23 +21,34 @@ def serial(name: str) -> dict[str, str]:
     return {"polyboard/serial": name, **WAREHOUSE_WRITER}
 
 
+# Each extraction job also builds what follows from its raw assets (`.downstream()`: the dbt
+# models and the API publication) in the same run. The marts would follow anyway through their
+# eager automation conditions, but that costs a second run (and a third for the publication),
+# each waiting for an automation tick and paying a run worker's start: on a small machine that
+# is most of the path from a new fill to the API (P6). A run that builds what follows its own
+# extraction leaves the automation nothing to do, as every asset ends newer than its parents;
+# the automation still catches what a manual materialization or a backfill lands.
 fetch_traders_job = dg.define_asset_job(
     "fetch_traders_job",
-    selection=POLYMARKET - POSITIONS,
-    description="Trades, activity and reference entities from the subgraphs into raw tables.",
+    # positions hang off the fills (the top traders): their own job and schedule sync them
+    selection=(POLYMARKET - POSITIONS).downstream() - POSITIONS,
+    description=(
+        "Trades, activity and reference entities from the subgraphs into raw tables, "
+        "then the dbt models and the API publication that follow from them."
+    ),
     tags={**serial("fetch_traders_job"), "dagster/max_runtime": "3600"},
 )
 
 sync_positions_job = dg.define_asset_job(
     "sync_positions_job",
-    selection=POSITIONS,
-    description="The pnl subgraph's positions of the followed wallets.",
+    selection=POSITIONS.downstream(),
+    description="The pnl subgraph's positions of the followed wallets, and their staging view.",
     tags=serial("sync_positions_job"),
 )
 
 refresh_reference_job = dg.define_asset_job(
     "refresh_reference_job",
-    selection=REFERENCE,
-    description="Tokens and conditions, rescanned in full when configured so.",
+    selection=REFERENCE.downstream(),
+    description="Tokens and conditions, rescanned in full when configured so, then the marts.",
     tags=serial("refresh_reference_job"),
 )

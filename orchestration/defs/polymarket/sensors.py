@@ -1,11 +1,12 @@
 """What keeps the marts fresh between the schedules: source heads and declarative automation.
 
-A new fill reaches the API in four hops: `source_head_sensor` notices that a subgraph's head
-block moved and requests `fetch_traders_job`; the raw tables it lands make the dbt models
-eager (`AutomationCondition.eager()`), which `automation_sensor` evaluates and launches;
-`api/marts_publication` follows the marts the same way; the API picks the new publication up
-within about a second. The 5-minute `fetch_traders_schedule` stays as the fallback for when the
-sensor is stopped or `_meta` cannot be read.
+A new fill reaches the API in two hops: `source_head_sensor` notices that a subgraph's head
+block moved and requests `fetch_traders_job`, which lands the raw tables, builds the dbt models
+and publishes the marts in one run; the API picks the new publication up within about a second.
+`automation_sensor` evaluates the eager automation conditions of the models and the
+publication (`AutomationCondition.eager()`), so what a manual materialization or a backfill
+lands is followed the same way. The 5-minute `fetch_traders_schedule` stays as the fallback
+for when the sensor is stopped or `_meta` cannot be read.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import json
 import dagster as dg
 
 from orchestration.defs.polymarket.jobs import WAREHOUSE_WRITER
-from orchestration.defs.polymarket.schedules import busy
+from orchestration.defs.polymarket.schedules import waiting
 from orchestration.defs.resources import SubgraphsResource
 from orchestration.lib.subgraph import SubgraphClient, SubgraphError
 
@@ -75,9 +76,12 @@ def parse_cursor(cursor: str | None) -> dict[str, int]:
 )
 def source_head_sensor(context: dg.SensorEvaluationContext, subgraphs: SubgraphsResource):
     previous = parse_cursor(context.cursor)
-    if busy(context.instance, FETCH_JOB):
-        # The cursor is kept as it is: the blocks past it are fetched by the next run.
-        return dg.SkipReason(f"a {FETCH_JOB} run is in flight")
+    if waiting(context.instance, FETCH_JOB):
+        # A run that has not started yet fetches up to the heads it finds when it starts.
+        return dg.SkipReason(f"a {FETCH_JOB} run is queued and will fetch the new blocks")
+    # A run already going may have read the source before the newest blocks: the next one is
+    # requested now and waits in the queue behind it (one run of the job at a time), so new
+    # fills do not also wait for the next tick once it ends.
     heads, errors = read_heads(subgraphs)
     if not heads:
         detail = "; ".join(f"{name}: {error}" for name, error in errors.items())
