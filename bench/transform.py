@@ -27,23 +27,22 @@ import os
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from orchestration.lib.dbt_env import dbt_environment
+from orchestration.lib.dbt_env import dbt_command, dbt_environment, keep_parsed_state
 from orchestration.lib.entities import ENTITIES, ORDER_FILLED_EVENTS
 from orchestration.lib.warehouse import connect_warehouse
 from subgraph_sim.generator import generate
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-PROJECT_DIR = REPO_ROOT / "dbt_project"
 PG_ADMIN = os.environ.get("POLYBOARD_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 BAR = 0.10
 NEW_FRACTION = 0.01
+LOAD_BATCH = 50_000
 
 # The floor: what the marts cost at the very least, one pass over the fills per maker.
 FLOOR_SQL = """
@@ -99,35 +98,25 @@ def load(target: Target, entities: dict[str, list[dict]], block: int) -> float:
     with target.connect() as wh:
         wh.ensure_raw_schema()
         for entity in ENTITIES:
-            wh.upsert(entity, entities[entity.table], block_number=block)
+            rows = entities[entity.table]
+            # in batches, as the extraction lands them: the loader's memory is capped
+            for start in range(0, len(rows), LOAD_BATCH):
+                wh.upsert(entity, rows[start : start + LOAD_BATCH], block_number=block)
     return time.perf_counter() - started
 
 
 def dbt(target: Target, work: Path, *args: str) -> DbtRun:
     """`dbt <args>` as a subprocess with its own target and log paths under `work`."""
     target_path = Path(tempfile.mkdtemp(prefix="target_", dir=work))
-    command = [
-        sys.executable,
-        "-m",
-        "dbt.cli.main",
-        *args,
-        "--project-dir",
-        str(PROJECT_DIR),
-        "--profiles-dir",
-        str(PROJECT_DIR),
-        "--target",
-        "postgres" if target.database_url else "duckdb",
-        "--target-path",
-        str(target_path),
-        "--log-path",
-        str(target_path / "logs"),
-    ]
+    engine = "postgres" if target.database_url else "duckdb"
+    command = dbt_command(*args, target=engine, target_path=target_path)
     env = {**os.environ, **dbt_environment(target.database_url, target.duckdb_path)}
     started = time.perf_counter()
     result = subprocess.run(
         command, env=env, cwd=REPO_ROOT, capture_output=True, text=True, check=False
     )
     seconds = time.perf_counter() - started
+    keep_parsed_state(target_path)  # as the orchestration does after every invocation
     if result.returncode != 0:
         raise SystemExit(f"dbt {' '.join(args)} failed:\n{result.stdout[-6000:]}{result.stderr}")
     run_results = json.loads((target_path / "run_results.json").read_text())

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -19,12 +18,11 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from orchestration.lib.dbt_env import dbt_environment
+from orchestration.lib.dbt_env import dbt_command, dbt_environment
 from orchestration.lib.entities import ENTITIES
 from orchestration.lib.warehouse import connect_warehouse
 from subgraph_sim.generator import generate
 
-PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 PG_ADMIN_URL = os.environ.get(
     "POLYBOARD_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
@@ -76,22 +74,7 @@ class Warehouse:
             wh.close()
 
     def dbt(self, *args: str, label: str | None = None) -> subprocess.CompletedProcess:
-        command = [
-            sys.executable,
-            "-m",
-            "dbt.cli.main",
-            *args,
-            "--project-dir",
-            str(PROJECT_DIR),
-            "--profiles-dir",
-            str(PROJECT_DIR),
-            "--target",
-            self.engine,
-            "--target-path",
-            str(self.tmp / "target"),
-            "--log-path",
-            str(self.tmp / "logs"),
-        ]
+        command = dbt_command(*args, target=self.engine, target_path=self.tmp / "target")
         started = time.perf_counter()
         result = subprocess.run(
             command, env=self.env, capture_output=True, text=True, timeout=600, check=False

@@ -16,7 +16,7 @@ from dagster_dbt import (
 
 from orchestration.defs.dbt.project import dbt_project
 from orchestration.defs.resources import PipelineSettings, WarehouseResource
-from orchestration.lib.dbt_env import dbt_environment
+from orchestration.lib.dbt_env import dbt_environment, keep_parsed_state
 
 
 class PolyboardTranslator(DagsterDbtTranslator):
@@ -70,7 +70,16 @@ def polyboard_dbt_models(
     # dbt reads its connection from the environment (profiles.yml), derived from the same
     # warehouse settings the extraction uses, so both always point at one database.
     os.environ.update(dbt_environment(warehouse.database_url, warehouse.duckdb_path))
-    invocation = dbt.cli(["build", "--vars", json.dumps(dbt_vars(settings))], context=context)
+    # Unit tests check the SQL, not the data: CI runs them (tests/dbt_project), and a
+    # production build skips them, as dbt recommends, to spend its time on the data tests.
+    args = [
+        "build",
+        "--exclude-resource-type",
+        "unit_test",
+        "--vars",
+        json.dumps(dbt_vars(settings)),
+    ]
+    invocation = dbt.cli(args, context=context)
     try:
         if warehouse.database_url:
             yield from invocation.stream().fetch_row_counts()
@@ -78,6 +87,7 @@ def polyboard_dbt_models(
             yield from _with_duckdb_row_counts(invocation.stream(), warehouse)
     finally:
         # Each invocation writes its own target folder; the manifest of the project stays.
+        keep_parsed_state(invocation.target_path)
         shutil.rmtree(invocation.target_path, ignore_errors=True)
 
 

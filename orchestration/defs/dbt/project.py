@@ -1,11 +1,10 @@
 """The dbt project as Dagster sees it, with its manifest ready before the code location loads."""
 
 import os
-from pathlib import Path
 
 from dagster_dbt import DbtProject
 
-DBT_PROJECT_DIR = Path(__file__).resolve().parents[3] / "dbt_project"
+from orchestration.lib.dbt_env import DBT_PROJECT_DIR
 
 dbt_project = DbtProject(
     project_dir=DBT_PROJECT_DIR,
