@@ -23,7 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import requests
@@ -128,9 +128,41 @@ def measure(args: argparse.Namespace, work: Path) -> list[float]:
             started = time.monotonic()
             wait_for_leaderboard(api, demo, log, timeout=args.startup_timeout)
             print(f"API serves a leaderboard after {time.monotonic() - started:.0f}s", flush=True)
-            return sample(args, orderbook, api, demo)
+            sampling_started = time.time()
+            latencies = sample(args, orderbook, api, demo)
+            print_runs(work / "state" / "dagster", since=sampling_started)
+            return latencies
         finally:
             stop(demo)
+
+
+def print_runs(dagster_home: Path, since: float) -> None:
+    """Where the time went: every run of the sampling window, queued, started and ended."""
+    import dagster as dg
+
+    with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
+        records = instance.get_run_records(
+            filters=dg.RunsFilter(created_after=datetime.fromtimestamp(since, UTC)), ascending=True
+        )
+        print(f"\nruns while sampling ({len(records)}), seconds from the first one's creation:")
+        header = ("job", "created", "start", "end", "waited", "ran")
+        print("{:<28} {:>8} {:>7} {:>7} {:>7} {:>6}  status".format(*header))
+        origin = records[0].create_timestamp.timestamp() if records else since
+        for record in records:
+            created = record.create_timestamp.timestamp() - origin
+            start, end = record.start_time, record.end_time
+            start_s = f"{start - origin:7.1f}" if start else "      -"
+            end_s = f"{end - origin:7.1f}" if end else "      -"
+            waited = f"{start - origin - created:7.1f}" if start else "      -"
+            ran = f"{end - start:6.1f}" if start and end else "     -"
+            run = record.dagster_run
+            print(f"{run.job_name:<28} {created:8.1f} {start_s} {end_s} {waited} {ran}  ", end="")
+            assets = sorted(key.path[-1] for key in run.asset_selection or ())
+            assets += sorted(f"check {c.name}" for c in run.asset_check_selection or ())
+            if run.job_name == "__ASSET_JOB":  # an automation run: what it was for
+                print(f"{run.status.value} {', '.join(assets)}")
+            else:
+                print(run.status.value)
 
 
 def sample(args, orderbook: str, api: str, demo: subprocess.Popen) -> list[float]:
