@@ -30,8 +30,8 @@ def serial(name: str) -> dict[str, str]:
 # the automation still catches what a manual materialization or a backfill lands.
 fetch_traders_job = dg.define_asset_job(
     "fetch_traders_job",
-    # positions hang off the fills (the top traders): their own job and schedule sync them
-    selection=(POLYMARKET - POSITIONS).downstream() - POSITIONS,
+    # positions hang off the fills (the top traders): their own job syncs them and their view
+    selection=(POLYMARKET - POSITIONS).downstream() - POSITIONS.downstream(),
     description=(
         "Trades, activity and reference entities from the subgraphs into raw tables, "
         "then the dbt models and the API publication that follow from them."

@@ -4,12 +4,12 @@ import os
 
 import dagster as dg
 
-NOT_YET_STARTED = [
+IN_FLIGHT = [
     dg.DagsterRunStatus.QUEUED,
     dg.DagsterRunStatus.NOT_STARTED,
     dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
 ]
-IN_FLIGHT = [*NOT_YET_STARTED, dg.DagsterRunStatus.STARTED]
 
 
 def every(seconds: int) -> str:
@@ -19,14 +19,7 @@ def every(seconds: int) -> str:
 
 
 def busy(instance: dg.DagsterInstance, job_name: str) -> bool:
-    """A run of the job is queued or going."""
     filters = dg.RunsFilter(job_name=job_name, statuses=IN_FLIGHT)
-    return instance.get_runs_count(filters) > 0
-
-
-def waiting(instance: dg.DagsterInstance, job_name: str) -> bool:
-    """A run of the job is queued and has not started its work yet."""
-    filters = dg.RunsFilter(job_name=job_name, statuses=NOT_YET_STARTED)
     return instance.get_runs_count(filters) > 0
 
 

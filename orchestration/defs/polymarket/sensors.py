@@ -16,7 +16,7 @@ import json
 import dagster as dg
 
 from orchestration.defs.polymarket.jobs import WAREHOUSE_WRITER
-from orchestration.defs.polymarket.schedules import waiting
+from orchestration.defs.polymarket.schedules import busy
 from orchestration.defs.resources import SubgraphsResource
 from orchestration.lib.subgraph import SubgraphClient, SubgraphError
 
@@ -24,7 +24,7 @@ FETCH_JOB = "fetch_traders_job"
 # The subgraphs whose new blocks can carry new fills or activity; pnl positions have their
 # own schedule (sync_positions_job).
 WATCHED = ("orderbook", "activity")
-SOURCE_HEAD_INTERVAL_SECONDS = 30
+SOURCE_HEAD_INTERVAL_SECONDS = 15
 AUTOMATION_INTERVAL_SECONDS = 15
 
 
@@ -71,17 +71,17 @@ def parse_cursor(cursor: str | None) -> dict[str, int]:
     minimum_interval_seconds=SOURCE_HEAD_INTERVAL_SECONDS,
     description=(
         "Requests fetch_traders_job when the orderbook or activity subgraph has a new head "
-        "block (checked every 30 s), so new fills do not wait for the 5-minute schedule."
+        "block (checked every 15 s), so new fills do not wait for the 5-minute schedule."
     ),
 )
 def source_head_sensor(context: dg.SensorEvaluationContext, subgraphs: SubgraphsResource):
     previous = parse_cursor(context.cursor)
-    if waiting(context.instance, FETCH_JOB):
-        # A run that has not started yet fetches up to the heads it finds when it starts.
-        return dg.SkipReason(f"a {FETCH_JOB} run is queued and will fetch the new blocks")
-    # A run already going may have read the source before the newest blocks: the next one is
-    # requested now and waits in the queue behind it (one run of the job at a time), so new
-    # fills do not also wait for the next tick once it ends.
+    if busy(context.instance, FETCH_JOB):
+        # The cursor is kept as it is: the blocks past it are fetched by the next run. No run
+        # is queued behind one in flight: while a fetch is queued, the assets it will build
+        # are not yet "in progress" to the automation, which would build them in a run of its
+        # own as soon as the fetch in flight lands its raw tables.
+        return dg.SkipReason(f"a {FETCH_JOB} run is in flight")
     heads, errors = read_heads(subgraphs)
     if not heads:
         detail = "; ".join(f"{name}: {error}" for name, error in errors.items())
