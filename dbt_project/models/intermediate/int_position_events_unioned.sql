@@ -54,29 +54,35 @@ tokens as (
 
 fill_events as (
 
+    -- the condition from the token enumeration, which can come after the fill
     select
-        trader_address,
-        token_id,
-        condition_id,
-        fill_id as event_id,
-        lower(side) as event_kind,
-        filled_at_epoch as event_epoch,
-        side = 'BUY' as is_increase,
+        fills.trader_address,
+        fills.token_id,
+        tokens.condition_id,
+        fills.fill_id as event_id,
+        lower(fills.side) as event_kind,
+        fills.filled_at_epoch as event_epoch,
+        fills.side = 'BUY' as is_increase,
         case
-            when side = 'BUY' then share_units - fee_units else share_units
+            when fills.side = 'BUY' then fills.share_units - fills.fee_units
+            else fills.share_units
         end as quantity_units,
-        case when side = 'BUY' then usdc_units * {{ e18() }} end as cost_e24,
+        case when fills.side = 'BUY' then fills.usdc_units * {{ e18() }} end as cost_e24,
         case
-            when side = 'SELL' and share_units > 0
-                then {{ idiv('(usdc_units - fee_units) * ' ~ e18(), 'share_units') }}
-            when side = 'SELL' then {{ to_int(0) }}
+            when fills.side = 'SELL' and fills.share_units > 0
+                then {{ idiv(
+                    '(fills.usdc_units - fills.fee_units) * ' ~ e18(), 'fills.share_units'
+                ) }}
+            when fills.side = 'SELL' then {{ to_int(0) }}
         end as price_e18,
         case
-            when side = 'BUY' then -usdc_units * {{ e18() }}
-            else (usdc_units - fee_units) * {{ e18() }}
+            when fills.side = 'BUY' then -fills.usdc_units * {{ e18() }}
+            else (fills.usdc_units - fills.fee_units) * {{ e18() }}
         end as cash_e24,
-        usdc_units as fill_usdc_units
+        fills.usdc_units as fill_usdc_units
     from fills
+    left join tokens
+        on fills.token_id = tokens.token_id
 
 ),
 
