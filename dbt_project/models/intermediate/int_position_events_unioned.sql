@@ -425,25 +425,74 @@ position_events as (
                 and position_events.token_id = changed_positions.token_id
 
     )
-{%- endif %}
+{%- endif %},
 
-select
-    trader_address,
-    token_id,
-    condition_id,
-    event_id,
-    row_number() over (
-        partition by trader_address, token_id
-        order by event_epoch, {{ binary_text('event_id') }}
-    ) as event_seq,
-    event_kind,
-    event_epoch,
-    is_increase,
-    quantity_units,
-    cost_e24,
-    price_e18,
-    cash_e24,
-    fill_usdc_units,
-    extracted_at
+numbered_events as (
 
-from {{ 'changed_position_events' if is_incremental() else 'position_events' }}
+    select
+        trader_address,
+        token_id,
+        condition_id,
+        event_id,
+        row_number() over (
+            partition by trader_address, token_id
+            order by event_epoch, {{ binary_text('event_id') }}
+        ) as event_seq,
+        event_kind,
+        event_epoch,
+        is_increase,
+        quantity_units,
+        cost_e24,
+        price_e18,
+        cash_e24,
+        fill_usdc_units,
+        extracted_at
+    from {{ 'changed_position_events' if is_incremental() else 'position_events' }}
+
+)
+
+{% if is_incremental() %}
+
+    -- An event rebuilt exactly as stored keeps its stamp (its condition was re-loaded with
+    -- nothing new for it), so int_position_events_folded refolds only from what changed.
+    select
+        numbered.trader_address,
+        numbered.token_id,
+        numbered.condition_id,
+        numbered.event_id,
+        numbered.event_seq,
+        numbered.event_kind,
+        numbered.event_epoch,
+        numbered.is_increase,
+        numbered.quantity_units,
+        numbered.cost_e24,
+        numbered.price_e18,
+        numbered.cash_e24,
+        numbered.fill_usdc_units,
+        case
+            when
+                numbered.condition_id is not distinct from stored.condition_id
+                and numbered.event_id is not distinct from stored.event_id
+                and numbered.event_kind is not distinct from stored.event_kind
+                and numbered.event_epoch is not distinct from stored.event_epoch
+                and numbered.is_increase is not distinct from stored.is_increase
+                and numbered.quantity_units is not distinct from stored.quantity_units
+                and numbered.cost_e24 is not distinct from stored.cost_e24
+                and numbered.price_e18 is not distinct from stored.price_e18
+                and numbered.cash_e24 is not distinct from stored.cash_e24
+                and numbered.fill_usdc_units is not distinct from stored.fill_usdc_units
+                then stored.extracted_at
+            else numbered.extracted_at
+        end as extracted_at
+    from numbered_events as numbered
+    left join {{ this }} as stored
+        on
+            numbered.trader_address = stored.trader_address
+            and numbered.token_id = stored.token_id
+            and numbered.event_seq = stored.event_seq
+
+{% else %}
+
+select * from numbered_events
+
+{% endif %}
