@@ -26,10 +26,11 @@
 --
 -- Incremental runs rebuild only the changed positions, each with all its events (a late
 -- event renumbers the ones after it): positions with a fill, split, merge or redemption that
--- landed after the watermark, and every position on a token whose condition or market data
--- was re-loaded since (a resolution makes redemptions events; new tokens make splits and
--- merges events and give fills their condition). delete+insert on (trader, token) replaces
--- those positions whole. Raw events are immutable and writers serialized, so whatever landed
+-- landed after the watermark; on a condition whose conditions or market_data rows were
+-- re-loaded since, every position of a trader with a split, merge or redemption on it (a
+-- resolution makes redemptions events; new tokens make splits and merges events), and every
+-- fill position whose stored condition is not the token's any more (a token enumerated after
+-- its fills). delete+insert on (trader, token) replaces those positions whole. Raw events are immutable and writers serialized, so whatever landed
 -- at or before the watermark was already here on the previous run.
 
 with
@@ -78,7 +79,9 @@ tokens as (
 
     changed_tokens as (
 
-        select tokens.token_id
+        select
+            tokens.token_id,
+            tokens.condition_id
         from tokens
         cross join watermark
         where tokens.extracted_at > watermark.extracted_at
@@ -143,12 +146,17 @@ tokens as (
         cross join watermark
         where all_fills.extracted_at > watermark.extracted_at
         union
-        select
-            all_fills.trader_address,
-            all_fills.token_id
-        from all_fills
+        -- a fill event takes only its condition from the tokens: its position changes when
+        -- that does (a resolution alone changes the condition's splits, merges, redemptions)
+        select distinct
+            stored.trader_address,
+            stored.token_id
+        from {{ this }} as stored
         inner join changed_tokens
-            on all_fills.token_id = changed_tokens.token_id
+            on stored.token_id = changed_tokens.token_id
+        where
+            stored.event_kind in ('buy', 'sell')
+            and stored.condition_id is distinct from changed_tokens.condition_id
         union
         select
             changed_activity.trader_address,
