@@ -30,8 +30,9 @@
 -- re-loaded since, every position of a trader with a split, merge or redemption on it (a
 -- resolution makes redemptions events; new tokens make splits and merges events), and every
 -- fill position whose stored condition is not the token's any more (a token enumerated after
--- its fills). delete+insert on (trader, token) replaces those positions whole. Raw events are immutable and writers serialized, so whatever landed
--- at or before the watermark was already here on the previous run.
+-- its fills). delete+insert on (trader, token) replaces those positions whole. Raw events
+-- are immutable and writers serialized, so whatever landed at or before the watermark was
+-- already here on the previous run.
 
 with
 
