@@ -1,38 +1,54 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='fill_id',
+        on_schema_change='fail',
+        indexes=postgres_indexes([
+            {'columns': ['fill_id'], 'unique': true},
+            {'columns': ['extracted_at']},
+        ]),
+    )
+}}
+
 -- Fills attributed to their maker only: each side of a match emits its own event, so this
 -- counts every trader's fill exactly once. Contract addresses never appear as traders.
+--
+-- No condition here: a fill's token can be enumerated after the fill lands, so readers join
+-- int_outcome_tokens_enumerated for it. Incremental runs take the fills that landed after the
+-- newest one already here. No lookback: raw events are immutable (a reload inserts only the
+-- (timestamp, id) pairs not there yet) and warehouse writers are serialized, so no row can
+-- land with an extracted_at at or below the watermark after this model has read it.
 
 with
 
 fills as (
 
     select * from {{ ref('stg_polymarket__order_filled_events') }}
-
-),
-
-tokens as (
-
-    select * from {{ ref('int_outcome_tokens_enumerated') }}
+    {% if is_incremental() %}
+        where extracted_at > (
+            select coalesce(max(extracted_at), {{ epoch_to_timestamptz(0) }}) from {{ this }}
+        )
+    {% endif %}
 
 )
 
 select
-    fills.fill_id,
-    fills.maker_address as trader_address,
-    fills.token_id,
-    tokens.condition_id,
-    fills.side,
-    fills.filled_at_epoch,
-    fills.filled_at,
-    fills.usdc_units,
-    fills.share_units,
-    fills.fee_units,
-    fills.usdc,
-    fills.shares,
-    fills.fee,
-    fills.price,
-    fills.price_e18
+    fill_id,
+    maker_address as trader_address,
+    token_id,
+    side,
+    filled_at_epoch,
+    filled_at,
+    usdc_units,
+    share_units,
+    fee_units,
+    usdc,
+    shares,
+    fee,
+    price,
+    price_e18,
+    extracted_at
 
 from fills
-left join tokens
-    on fills.token_id = tokens.token_id
-where fills.maker_address not in {{ excluded_addresses_sql() }}
+where maker_address not in {{ excluded_addresses_sql() }}

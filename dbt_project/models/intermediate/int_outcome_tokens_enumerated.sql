@@ -1,6 +1,8 @@
 -- One row per outcome token: its condition, outcome index, the condition's outcome count and,
 -- once resolved, its payout price. Conditions (pnl subgraph) are authoritative; tokens known
 -- only from market_data (orderbook subgraph) fill in the condition where it is missing.
+-- extracted_at is the newest load of any row that shapes the condition's tokens, so the
+-- incremental event models can tell which conditions changed since they last ran.
 
 with
 
@@ -69,19 +71,46 @@ tokens as (
     union all
     select * from market_data_only_tokens
 
+),
+
+loads as (
+
+    select
+        condition_id,
+        extracted_at
+    from conditions
+    union all
+    select
+        condition_id,
+        extracted_at
+    from market_data
+
+),
+
+condition_loads as (
+
+    select
+        condition_id,
+        max(extracted_at) as extracted_at
+    from loads
+    group by condition_id
+
 )
 
 select
-    token_id,
-    condition_id,
-    outcome_index,
-    outcome_count,
-    is_resolved,
-    payout_numerator,
-    payout_denominator,
+    tokens.token_id,
+    tokens.condition_id,
+    tokens.outcome_index,
+    tokens.outcome_count,
+    tokens.is_resolved,
+    tokens.payout_numerator,
+    tokens.payout_denominator,
     case
-        when is_resolved
-            then {{ idiv('payout_numerator * ' ~ e18(), 'payout_denominator') }}
-    end as payout_price_e18
+        when tokens.is_resolved
+            then {{ idiv('tokens.payout_numerator * ' ~ e18(), 'tokens.payout_denominator') }}
+    end as payout_price_e18,
+    condition_loads.extracted_at
 
 from tokens
+left join condition_loads
+    on tokens.condition_id = condition_loads.condition_id

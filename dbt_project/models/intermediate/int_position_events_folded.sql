@@ -7,6 +7,7 @@
         pre_hook=["{{ prefer_index_lookups() }}"],
         indexes=postgres_indexes([
             {'columns': ['trader_address', 'token_id', 'event_seq']},
+            {'columns': ['extracted_at']},
         ]),
     )
 }}
@@ -18,8 +19,11 @@
 --
 -- Incremental runs resume each position from its last state that is still valid: the fold
 -- restarts at the first event number whose event differs from what was folded before (new
--- events append at the end; a late event shifts the numbers after it), and the rows from
--- there on are replaced. Events are immutable, so the result equals a full rebuild exactly.
+-- events append at the end; a late event shifts the numbers after it) or was derived anew
+-- since (int_position_events_unioned stamps every event row it rebuilds with the newest load
+-- it derives from), and the rows from there on are replaced. Only the positions with event
+-- rows newer than the newest folded one are compared. Events are immutable, so the result
+-- equals a full rebuild exactly.
 
 {#- a sell, merge or redemption applies to the tracked shares only; a redemption to all of them -#}
 {%- set applied -%}
@@ -46,14 +50,65 @@ events as (
 
 {% if is_incremental() %}
 
+    watermark as (
+
+        select coalesce(max(extracted_at), {{ epoch_to_timestamptz(0) }}) as extracted_at
+        from {{ this }}
+
+    ),
+
+    -- only positions with event rows rebuilt since the last fold can differ from it
+    candidate_positions as (
+
+        select distinct
+            events.trader_address,
+            events.token_id
+        from events
+        cross join watermark
+        where events.extracted_at > watermark.extracted_at
+
+    ),
+
+    candidate_events as (
+
+        select
+            events.trader_address,
+            events.token_id,
+            events.event_seq,
+            events.event_id,
+            events.extracted_at > watermark.extracted_at as is_rebuilt
+        from events
+        cross join watermark
+        inner join candidate_positions
+            on
+                events.trader_address = candidate_positions.trader_address
+                and events.token_id = candidate_positions.token_id
+
+    ),
+
+    candidate_folded as (
+
+        select
+            folded.trader_address,
+            folded.token_id,
+            folded.event_seq,
+            folded.event_id
+        from {{ this }} as folded
+        inner join candidate_positions
+            on
+                folded.trader_address = candidate_positions.trader_address
+                and folded.token_id = candidate_positions.token_id
+
+    ),
+
     changed_positions as (
 
         select
             coalesce(events.trader_address, folded.trader_address) as trader_address,
             coalesce(events.token_id, folded.token_id) as token_id,
             min(coalesce(events.event_seq, folded.event_seq)) as first_changed_seq
-        from events
-        full outer join {{ this }} as folded
+        from candidate_events as events
+        full outer join candidate_folded as folded
             on
                 events.trader_address = folded.trader_address
                 and events.token_id = folded.token_id
@@ -62,6 +117,8 @@ events as (
             folded.event_id is null
             or events.event_id is null
             or events.event_id != folded.event_id
+            -- the same event, derived anew (its condition or tokens were re-loaded)
+            or events.is_rebuilt
         group by 1, 2
 
     ),
@@ -116,6 +173,7 @@ ledger as (
         cast(null as {{ int_type() }}) as quantity_units,
         cast(null as {{ int_type() }}) as cash_e24,
         cast(null as {{ int_type() }}) as fill_usdc_units,
+        cast(null as timestamp with time zone) as extracted_at,
         {{ to_int(0) }} as quantity_applied_units,
         {{ to_int(0) }} as realized_delta_e24,
         shares_units,
@@ -137,6 +195,7 @@ ledger as (
         events.quantity_units,
         events.cash_e24,
         events.fill_usdc_units,
+        events.extracted_at,
         {{ applied }} as quantity_applied_units,
         {{ realized_delta }} as realized_delta_e24,
         case
@@ -177,7 +236,8 @@ select
     realized_delta_e24,
     shares_units,
     avg_price_e18,
-    realized_pnl_e24
+    realized_pnl_e24,
+    extracted_at
 
 from ledger
 where event_id is not null

@@ -1,7 +1,12 @@
 {{
     config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['trader_address', 'token_id'],
+        on_schema_change='fail',
         indexes=postgres_indexes([
             {'columns': ['trader_address', 'token_id', 'event_seq'], 'unique': true},
+            {'columns': ['extracted_at']},
         ]),
     )
 }}
@@ -14,32 +19,44 @@
 --   cost_e24        what an increase pays, USDC x 1e24 (moves the average cost)
 --   price_e18       what a decrease realizes per share, x 1e18 (net of fee for fills)
 --   cash_e24        USDC received minus paid, x 1e24
+--   extracted_at    the newest load among the rows the event derives from (its source event
+--                   and its condition's tokens): the incremental watermark
 -- Redemptions wait for their condition's payout, and splits and merges for its outcome
 -- tokens: until then they are not events yet, and arrive later as late events.
+--
+-- Incremental runs rebuild only the changed positions, each with all its events (a late
+-- event renumbers the ones after it): positions with a fill, split, merge or redemption that
+-- landed after the watermark; on a condition whose conditions or market_data rows were
+-- re-loaded since, every position of a trader with a split, merge or redemption on it (a
+-- resolution makes redemptions events; new tokens make splits and merges events), and every
+-- fill position whose stored condition is not the token's any more (a token enumerated after
+-- its fills). delete+insert on (trader, token) replaces those positions whole. Raw events
+-- are immutable and writers serialized, so whatever landed at or before the watermark was
+-- already here on the previous run.
 
 with
 
-fills as (
+all_fills as (
 
     select * from {{ ref('int_fills_attributed') }}
 
 ),
 
-splits as (
+all_splits as (
 
     select * from {{ ref('stg_polymarket__splits') }}
     where stakeholder_address not in {{ excluded_addresses_sql() }}
 
 ),
 
-merge_sets as (
+all_merges as (
 
     select * from {{ ref('stg_polymarket__merges') }}
     where stakeholder_address not in {{ excluded_addresses_sql() }}
 
 ),
 
-redemptions as (
+all_redemptions as (
 
     select * from {{ ref('stg_polymarket__redemptions') }}
     where redeemer_address not in {{ excluded_addresses_sql() }}
@@ -52,31 +69,222 @@ tokens as (
 
 ),
 
+{% if is_incremental() %}
+
+    watermark as (
+
+        select coalesce(max(extracted_at), {{ epoch_to_timestamptz(0) }}) as extracted_at
+        from {{ this }}
+
+    ),
+
+    changed_tokens as (
+
+        select
+            tokens.token_id,
+            tokens.condition_id
+        from tokens
+        cross join watermark
+        where tokens.extracted_at > watermark.extracted_at
+
+    ),
+
+    changed_conditions as (
+
+        select distinct tokens.condition_id
+        from tokens
+        cross join watermark
+        where tokens.extracted_at > watermark.extracted_at
+
+    ),
+
+    activity as (
+
+        select
+            stakeholder_address as trader_address,
+            condition_id,
+            extracted_at
+        from all_splits
+        union all
+        select
+            stakeholder_address as trader_address,
+            condition_id,
+            extracted_at
+        from all_merges
+        union all
+        select
+            redeemer_address as trader_address,
+            condition_id,
+            extracted_at
+        from all_redemptions
+
+    ),
+
+    changed_activity as (
+
+        select
+            activity.trader_address,
+            activity.condition_id
+        from activity
+        cross join watermark
+        where activity.extracted_at > watermark.extracted_at
+        union
+        select
+            activity.trader_address,
+            activity.condition_id
+        from activity
+        inner join changed_conditions
+            on activity.condition_id = changed_conditions.condition_id
+
+    ),
+
+    changed_positions as (
+
+        select
+            all_fills.trader_address,
+            all_fills.token_id
+        from all_fills
+        cross join watermark
+        where all_fills.extracted_at > watermark.extracted_at
+        union
+        -- a fill event takes only its condition from the tokens: its position changes when
+        -- that does (a resolution alone changes the condition's splits, merges, redemptions)
+        select distinct
+            stored.trader_address,
+            stored.token_id
+        from {{ this }} as stored
+        inner join changed_tokens
+            on stored.token_id = changed_tokens.token_id
+        where
+            stored.event_kind in ('buy', 'sell')
+            and stored.condition_id is distinct from changed_tokens.condition_id
+        union
+        select
+            changed_activity.trader_address,
+            tokens.token_id
+        from changed_activity
+        inner join tokens
+            on changed_activity.condition_id = tokens.condition_id
+
+    ),
+
+    -- the (trader, condition) pairs whose splits, merges and redemptions feed those positions
+    changed_position_conditions as (
+
+        select distinct
+            changed_positions.trader_address,
+            tokens.condition_id
+        from changed_positions
+        inner join tokens
+            on changed_positions.token_id = tokens.token_id
+
+    ),
+
+    fills as (
+
+        select all_fills.*
+        from all_fills
+        inner join changed_positions
+            on
+                all_fills.trader_address = changed_positions.trader_address
+                and all_fills.token_id = changed_positions.token_id
+
+    ),
+
+    splits as (
+
+        select all_splits.*
+        from all_splits
+        inner join changed_position_conditions
+            on
+                all_splits.stakeholder_address = changed_position_conditions.trader_address
+                and all_splits.condition_id = changed_position_conditions.condition_id
+
+    ),
+
+    merge_sets as (
+
+        select all_merges.*
+        from all_merges
+        inner join changed_position_conditions
+            on
+                all_merges.stakeholder_address = changed_position_conditions.trader_address
+                and all_merges.condition_id = changed_position_conditions.condition_id
+
+    ),
+
+    redemptions as (
+
+        select all_redemptions.*
+        from all_redemptions
+        inner join changed_position_conditions
+            on
+                all_redemptions.redeemer_address = changed_position_conditions.trader_address
+                and all_redemptions.condition_id = changed_position_conditions.condition_id
+
+    ),
+
+{% else %}
+
+fills as (
+
+    select * from all_fills
+
+),
+
+splits as (
+
+    select * from all_splits
+
+),
+
+merge_sets as (
+
+    select * from all_merges
+
+),
+
+redemptions as (
+
+    select * from all_redemptions
+
+),
+
+{% endif %}
+
 fill_events as (
 
+    -- the condition from the token enumeration, which can come after the fill
     select
-        trader_address,
-        token_id,
-        condition_id,
-        fill_id as event_id,
-        lower(side) as event_kind,
-        filled_at_epoch as event_epoch,
-        side = 'BUY' as is_increase,
+        fills.trader_address,
+        fills.token_id,
+        tokens.condition_id,
+        fills.fill_id as event_id,
+        lower(fills.side) as event_kind,
+        fills.filled_at_epoch as event_epoch,
+        fills.side = 'BUY' as is_increase,
         case
-            when side = 'BUY' then share_units - fee_units else share_units
+            when fills.side = 'BUY' then fills.share_units - fills.fee_units
+            else fills.share_units
         end as quantity_units,
-        case when side = 'BUY' then usdc_units * {{ e18() }} end as cost_e24,
+        case when fills.side = 'BUY' then fills.usdc_units * {{ e18() }} end as cost_e24,
         case
-            when side = 'SELL' and share_units > 0
-                then {{ idiv('(usdc_units - fee_units) * ' ~ e18(), 'share_units') }}
-            when side = 'SELL' then {{ to_int(0) }}
+            when fills.side = 'SELL' and fills.share_units > 0
+                then {{ idiv(
+                    '(fills.usdc_units - fills.fee_units) * ' ~ e18(), 'fills.share_units'
+                ) }}
+            when fills.side = 'SELL' then {{ to_int(0) }}
         end as price_e18,
         case
-            when side = 'BUY' then -usdc_units * {{ e18() }}
-            else (usdc_units - fee_units) * {{ e18() }}
+            when fills.side = 'BUY' then -fills.usdc_units * {{ e18() }}
+            else (fills.usdc_units - fills.fee_units) * {{ e18() }}
         end as cash_e24,
-        usdc_units as fill_usdc_units
+        fills.usdc_units as fill_usdc_units,
+        greatest(fills.extracted_at, coalesce(tokens.extracted_at, fills.extracted_at))
+            as extracted_at
     from fills
+    left join tokens
+        on fills.token_id = tokens.token_id
 
 ),
 
@@ -94,7 +302,9 @@ split_events as (
         splits.amount_units * {{ idiv(e18(), 'tokens.outcome_count') }} as cost_e24,
         cast(null as {{ int_type() }}) as price_e18,
         -{{ idiv('splits.amount_units * ' ~ e18(), 'tokens.outcome_count') }} as cash_e24,
-        cast(null as {{ int_type() }}) as fill_usdc_units
+        cast(null as {{ int_type() }}) as fill_usdc_units,
+        greatest(splits.extracted_at, coalesce(tokens.extracted_at, splits.extracted_at))
+            as extracted_at
     from splits
     inner join tokens
         on splits.condition_id = tokens.condition_id
@@ -115,7 +325,10 @@ merge_events as (
         cast(null as {{ int_type() }}) as cost_e24,
         {{ idiv(e18(), 'tokens.outcome_count') }} as price_e18,
         {{ idiv('merge_sets.amount_units * ' ~ e18(), 'tokens.outcome_count') }} as cash_e24,
-        cast(null as {{ int_type() }}) as fill_usdc_units
+        cast(null as {{ int_type() }}) as fill_usdc_units,
+        greatest(
+            merge_sets.extracted_at, coalesce(tokens.extracted_at, merge_sets.extracted_at)
+        ) as extracted_at
     from merge_sets
     inner join tokens
         on merge_sets.condition_id = tokens.condition_id
@@ -138,7 +351,8 @@ redeemed_tokens as (
         redemption_index_sets.redemption_id,
         tokens.token_id,
         tokens.payout_numerator,
-        tokens.payout_price_e18
+        tokens.payout_price_e18,
+        tokens.extracted_at
     from redemption_index_sets
     inner join tokens
         on
@@ -183,7 +397,11 @@ redemption_events as (
                 ) }}
             else {{ to_int(0) }}
         end as cash_e24,
-        cast(null as {{ int_type() }}) as fill_usdc_units
+        cast(null as {{ int_type() }}) as fill_usdc_units,
+        greatest(
+            redemptions.extracted_at,
+            coalesce(redeemed_tokens.extracted_at, redemptions.extracted_at)
+        ) as extracted_at
     from redemptions
     inner join redeemed_tokens
         on redemptions.redemption_id = redeemed_tokens.redemption_id
@@ -203,23 +421,87 @@ position_events as (
     select * from redemption_events
 
 )
+{%- if is_incremental() %},
 
-select
-    trader_address,
-    token_id,
-    condition_id,
-    event_id,
-    row_number() over (
-        partition by trader_address, token_id
-        order by event_epoch, {{ binary_text('event_id') }}
-    ) as event_seq,
-    event_kind,
-    event_epoch,
-    is_increase,
-    quantity_units,
-    cost_e24,
-    price_e18,
-    cash_e24,
-    fill_usdc_units
+    changed_position_events as (
 
-from position_events
+        -- a split or merge reaches every outcome token: keep the changed positions only
+        select position_events.*
+        from position_events
+        inner join changed_positions
+            on
+                position_events.trader_address = changed_positions.trader_address
+                and position_events.token_id = changed_positions.token_id
+
+    )
+{%- endif %},
+
+numbered_events as (
+
+    select
+        trader_address,
+        token_id,
+        condition_id,
+        event_id,
+        row_number() over (
+            partition by trader_address, token_id
+            order by event_epoch, {{ binary_text('event_id') }}
+        ) as event_seq,
+        event_kind,
+        event_epoch,
+        is_increase,
+        quantity_units,
+        cost_e24,
+        price_e18,
+        cash_e24,
+        fill_usdc_units,
+        extracted_at
+    from {{ 'changed_position_events' if is_incremental() else 'position_events' }}
+
+)
+
+{% if is_incremental() %}
+
+    -- An event rebuilt exactly as stored keeps its stamp (its condition was re-loaded with
+    -- nothing new for it), so int_position_events_folded refolds only from what changed.
+    select
+        numbered.trader_address,
+        numbered.token_id,
+        numbered.condition_id,
+        numbered.event_id,
+        numbered.event_seq,
+        numbered.event_kind,
+        numbered.event_epoch,
+        numbered.is_increase,
+        numbered.quantity_units,
+        numbered.cost_e24,
+        numbered.price_e18,
+        numbered.cash_e24,
+        numbered.fill_usdc_units,
+        case
+            when
+                numbered.condition_id is not distinct from stored.condition_id
+                and numbered.event_id is not distinct from stored.event_id
+                and numbered.event_kind is not distinct from stored.event_kind
+                and numbered.event_epoch is not distinct from stored.event_epoch
+                and numbered.is_increase is not distinct from stored.is_increase
+                and numbered.quantity_units is not distinct from stored.quantity_units
+                and numbered.cost_e24 is not distinct from stored.cost_e24
+                and numbered.price_e18 is not distinct from stored.price_e18
+                and numbered.cash_e24 is not distinct from stored.cash_e24
+                and numbered.fill_usdc_units is not distinct from stored.fill_usdc_units
+                then stored.extracted_at
+            else numbered.extracted_at
+        end as extracted_at
+    from numbered_events as numbered
+    left join {{ this }} as stored
+        on
+            numbered.trader_address = stored.trader_address
+            and numbered.token_id = stored.token_id
+            and numbered.event_seq = stored.event_seq
+
+{% else %}
+
+select * from numbered_events
+
+{% endif %}
