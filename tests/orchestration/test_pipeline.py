@@ -61,3 +61,23 @@ def test_marts_record_row_counts(full_sync):
         if e.asset_key == dg.AssetKey(["marts", "leaderboard"])
     ]
     assert leaderboard and leaderboard[0].metadata["dagster/row_count"].value > 0
+
+
+def _marts(tmp) -> dict[str, list[tuple]]:
+    with connect_warehouse(None, str(tmp / "warehouse.duckdb")) as wh:
+        return {m: sorted(map(str, wh.fetchall(f"select * from marts.{m}"))) for m in MARTS}
+
+
+def test_a_full_refresh_from_the_launchpad_rebuilds_to_the_same_marts(full_sync):
+    _, tmp = full_sync
+    before = _marts(tmp)
+    from orchestration.definitions import defs
+
+    job = defs().resolve_job_def("full_sync_job")
+    config = {"ops": {"polyboard_dbt_models": {"config": {"full_refresh": True}}}}
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = job.execute_in_process(instance=instance, run_config=config)
+        assert result.success
+        messages = [e.message or "" for e in instance.all_logs(result.run_id)]
+    assert any("dbt build" in m and "--full-refresh" in m for m in messages)
+    assert _marts(tmp) == before

@@ -43,6 +43,15 @@ class PolyboardTranslator(DagsterDbtTranslator):
 TRANSLATOR = PolyboardTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
 
 
+class DbtBuildConfig(dg.Config):
+    """Run parameters of a dbt build, set in the launchpad of the UI."""
+
+    full_refresh: bool = False
+    """Rebuild the incremental models from nothing (dbt --full-refresh): once after an upgrade
+    that changes their columns (dbt stops on it: on_schema_change='fail'), or after
+    excluded_addresses changed."""
+
+
 def dbt_vars(settings: PipelineSettings) -> dict[str, Any]:
     return {
         "excluded_addresses": ",".join(settings.excluded),
@@ -65,6 +74,7 @@ def polyboard_dbt_models(
     dbt: DbtCliResource,
     warehouse: WarehouseResource,
     settings: PipelineSettings,
+    config: DbtBuildConfig,
 ):
     """Staging views, the position ledger and the marts, built and tested by dbt."""
     # dbt reads its connection from the environment (profiles.yml), derived from the same
@@ -78,6 +88,7 @@ def polyboard_dbt_models(
         "unit_test",
         "--vars",
         json.dumps(dbt_vars(settings)),
+        *(["--full-refresh"] if config.full_refresh else []),
     ]
     invocation = dbt.cli(args, context=context)
     try:
