@@ -102,7 +102,14 @@ class Warehouse:
             f"{_quote(c)} = excluded.{_quote(c)}"
             for c in (*entity.fields[1:], "_block_number", "_extracted_at")
         )
-        return insert + f"on conflict (id) do update set {updates}"
+        # A row re-extracted unchanged (every open condition is, on every fetch) keeps its
+        # stamps: `_extracted_at` says when this version landed, which the incremental dbt
+        # models read as "changed since", so a refresh rebuilds only what really changed.
+        changed = " or ".join(
+            f"{entity.table}.{_quote(c)} is distinct from excluded.{_quote(c)}"
+            for c in entity.fields[1:]
+        )
+        return insert + f"on conflict (id) do update set {updates} where {changed}"
 
     def _select_casts(self, entity: Entity) -> str:
         return ", ".join(_quote(c) for c in entity.fields)
