@@ -44,9 +44,9 @@ def dbt_command(*args: str, target: str, target_path: Path) -> list[str]:
     """`dbt <args>` as a subprocess of this interpreter, with its own target and log folders.
 
     Each invocation writes its artifacts under `target_path`, so invocations never share them.
-    The project's parsed state (written when the code location prepares the manifest) is
-    copied in first, as dagster-dbt does for every invocation, so dbt re-parses only the files
-    that changed since, and a timed invocation costs what one in production costs.
+    The project's parsed state (see `keep_parsed_state`) is copied in first, as dagster-dbt
+    does for every invocation, so dbt re-parses only the files that changed since, and a timed
+    invocation costs what one in production costs.
     """
     target_path.mkdir(parents=True, exist_ok=True)
     parsed = DBT_PROJECT_DIR / "target" / PARTIAL_PARSE
