@@ -109,10 +109,6 @@ def _snapshot(wh: Warehouse) -> dict[str, list[tuple]]:
     return snapshot
 
 
-def _resolved(condition: dict) -> bool:
-    return int(condition["payoutDenominator"] or 0) > 0
-
-
 def _changed_rows(before: dict[str, list[dict]], after: dict[str, list[dict]]):
     changed = {}
     for table, rows in after.items():
