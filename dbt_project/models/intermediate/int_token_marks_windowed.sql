@@ -29,19 +29,31 @@ conditions as (
 
 ),
 
+prices as (
+
+    select * from {{ ref('int_token_prices_daily') }}
+
+),
+
 instants as (
 
     select
-        'now' as instant_name,
-        as_of_epoch as mark_at_epoch
-    from watermark
-    {% for name, seconds in windows() %}
-        union all
+        instant_name,
+        mark_at_epoch,
+        cast({{ idiv('mark_at_epoch', 86400) }} * 86400 as bigint) as day_start_epoch
+    from (
         select
-            '{{ name }}',
-            as_of_epoch - {{ seconds }}
+            'now' as instant_name,
+            as_of_epoch as mark_at_epoch
         from watermark
-    {% endfor %}
+        {% for name, seconds in windows() %}
+            union all
+            select
+                '{{ name }}',
+                as_of_epoch - {{ seconds }}
+            from watermark
+        {% endfor %}
+    ) as named_instants
 
 ),
 
@@ -53,56 +65,61 @@ traded_tokens as (
 
 ),
 
-fill_intervals as (
+-- the last fill at or before an instant is the last one of the instant's own day up to it,
+-- else the close of the day before: one day of fills is read per instant
+same_day_fills as (
 
     select
-        token_id,
-        filled_at_epoch,
-        price_e18,
-        lead(filled_at_epoch) over (
-            partition by token_id
-            order by filled_at_epoch, {{ binary_text('fill_id') }}
-        ) as next_filled_at_epoch
+        instants.instant_name,
+        fills.token_id,
+        fills.price_e18,
+        row_number() over (
+            partition by instants.instant_name, fills.token_id
+            order by fills.filled_at_epoch desc, {{ binary_text('fills.fill_id') }} desc
+        ) as recency
     from fills
-    where price_e18 is not null
+    inner join instants
+        on
+            fills.filled_at_epoch >= instants.day_start_epoch
+            and fills.filled_at_epoch <= instants.mark_at_epoch
+    where fills.price_e18 is not null
 
 ),
 
--- the last fill at or before an instant: the one whose interval to the next fill holds it
 last_prices as (
 
     select
         instants.instant_name,
-        fill_intervals.token_id,
-        fill_intervals.price_e18
-    from fill_intervals
-    inner join instants
+        traded_tokens.token_id,
+        coalesce(same_day_fills.price_e18, prices.close_price_e18) as price_e18
+    from traded_tokens
+    cross join instants
+    left join same_day_fills
         on
-            fill_intervals.filled_at_epoch <= instants.mark_at_epoch
-            and (
-                fill_intervals.next_filled_at_epoch is null
-                or fill_intervals.next_filled_at_epoch > instants.mark_at_epoch
-            )
+            instants.instant_name = same_day_fills.instant_name
+            and traded_tokens.token_id = same_day_fills.token_id
+            and same_day_fills.recency = 1
+    left join prices
+        on
+            traded_tokens.token_id = prices.token_id
+            and instants.day_start_epoch - 86400 = prices.day_start_epoch
 
 )
 
 select
     instants.instant_name,
     instants.mark_at_epoch,
-    traded_tokens.token_id,
+    last_prices.token_id,
     case
         when conditions.is_resolved and instants.mark_at_epoch >= conditions.resolved_at_epoch
             then tokens.payout_price_e18
         else last_prices.price_e18
     end as mark_e18
 
-from traded_tokens
-cross join instants
+from last_prices
+inner join instants
+    on last_prices.instant_name = instants.instant_name
 left join tokens
-    on traded_tokens.token_id = tokens.token_id
+    on last_prices.token_id = tokens.token_id
 left join conditions
     on tokens.condition_id = conditions.condition_id
-left join last_prices
-    on
-        instants.instant_name = last_prices.instant_name
-        and traded_tokens.token_id = last_prices.token_id

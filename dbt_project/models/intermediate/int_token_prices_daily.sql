@@ -1,6 +1,25 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['token_id', 'day_start_epoch'],
+        on_schema_change='fail',
+        indexes=postgres_indexes([
+            {'columns': ['token_id', 'day_start_epoch'], 'unique': true},
+            {'columns': ['extracted_at']},
+        ]),
+    )
+}}
+
 -- Each token's closing price on every UTC day from its first fill to the watermark: the price
 -- of the last fill at or before 23:59:59 that day, whoever made it, in (timestamp, id) order.
 -- Dense, so end-of-day marks are an equality join.
+--
+-- Incremental runs recompute each token from the day of its earliest fill that landed after
+-- the newest row here (a late fill moves every close after it until the next traded day),
+-- forward-filling from the stored close of the day before; every other token only gains the
+-- days the watermark moved past. A recomputed row equal to the stored one keeps its stamp, so
+-- trader_stats can tell which end-of-day marks changed.
 
 with
 
@@ -11,7 +30,8 @@ fills as (
         fill_id,
         filled_at_epoch,
         price_e18,
-        cast({{ idiv('filled_at_epoch', 86400) }} * 86400 as bigint) as day_start_epoch
+        cast({{ idiv('filled_at_epoch', 86400) }} * 86400 as bigint) as day_start_epoch,
+        extracted_at
     from {{ ref('stg_polymarket__order_filled_events') }}
     where price_e18 is not null
 
@@ -20,10 +40,80 @@ fills as (
 watermark as (
 
     select
-        cast({{ idiv('as_of_epoch', 86400) }} * 86400 as bigint) as last_day_start_epoch
+        cast({{ idiv('as_of_epoch', 86400) }} * 86400 as bigint) as last_day_start_epoch,
+        extracted_at
     from {{ ref('int_event_times_summarized') }}
 
 ),
+
+{% if is_incremental() %}
+
+    loaded as (
+
+        select coalesce(max(extracted_at), {{ epoch_to_timestamptz(0) }}) as extracted_at
+        from {{ this }}
+
+    ),
+
+    -- the first day to recompute per token: its earliest new fill, else the first new day
+    recomputed_tokens as (
+
+        select
+            token_id,
+            min(from_day_start_epoch) as from_day_start_epoch
+        from (
+            select
+                fills.token_id,
+                fills.day_start_epoch as from_day_start_epoch
+            from fills
+            cross join loaded
+            where fills.extracted_at > loaded.extracted_at
+            union all
+            select
+                token_id,
+                max(day_start_epoch) + 86400 as from_day_start_epoch
+            from {{ this }}
+            group by token_id
+        ) as starts
+        group by token_id
+
+    ),
+
+    -- the stored close of the day before, which the recomputed days forward-fill from
+    seed_closes as (
+
+        select
+            recomputed_tokens.token_id,
+            stored.day_start_epoch,
+            stored.close_price_e18
+        from recomputed_tokens
+        inner join {{ this }} as stored
+            on
+                recomputed_tokens.token_id = stored.token_id
+                and recomputed_tokens.from_day_start_epoch - 86400 = stored.day_start_epoch
+
+    ),
+
+    recomputed_fills as (
+
+        select fills.*
+        from fills
+        inner join recomputed_tokens
+            on
+                fills.token_id = recomputed_tokens.token_id
+                and fills.day_start_epoch >= recomputed_tokens.from_day_start_epoch
+
+    ),
+
+{% else %}
+
+recomputed_fills as (
+
+    select * from fills
+
+),
+
+{% endif %}
 
 ranked_fills as (
 
@@ -35,7 +125,7 @@ ranked_fills as (
             partition by token_id, day_start_epoch
             order by filled_at_epoch desc, {{ binary_text('fill_id') }} desc
         ) as recency
-    from fills
+    from recomputed_fills
 
 ),
 
@@ -47,6 +137,10 @@ traded_days as (
         price_e18 as close_price_e18
     from ranked_fills
     where recency = 1
+    {% if is_incremental() %}
+        union all
+        select * from seed_closes
+    {% endif %}
 
 ),
 
@@ -91,13 +185,49 @@ token_days as (
             token_ranges.token_id = traded_days.token_id
             and calendar.day_start_epoch = traded_days.day_start_epoch
 
+),
+
+closes as (
+
+    select
+        token_id,
+        day_start_epoch,
+        max(close_price_e18) over (
+            partition by token_id, traded_day_number
+        ) as close_price_e18
+    from token_days
+
 )
 
-select
-    token_id,
-    day_start_epoch,
-    max(close_price_e18) over (
-        partition by token_id, traded_day_number
-    ) as close_price_e18
+{% if is_incremental() %}
 
-from token_days
+    select
+        closes.token_id,
+        closes.day_start_epoch,
+        closes.close_price_e18,
+        case
+            when closes.close_price_e18 = stored.close_price_e18 then stored.extracted_at
+            else watermark.extracted_at
+        end as extracted_at
+    from closes
+    inner join recomputed_tokens
+        on
+            closes.token_id = recomputed_tokens.token_id
+            and closes.day_start_epoch >= recomputed_tokens.from_day_start_epoch
+    cross join watermark
+    left join {{ this }} as stored
+        on
+            closes.token_id = stored.token_id
+            and closes.day_start_epoch = stored.day_start_epoch
+
+{% else %}
+
+select
+    closes.token_id,
+    closes.day_start_epoch,
+    closes.close_price_e18,
+    watermark.extracted_at
+from closes
+cross join watermark
+
+{% endif %}

@@ -1,7 +1,12 @@
 {{
     config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['wallet_address', 'day'],
+        on_schema_change='fail',
         indexes=postgres_indexes([
             {'columns': ['wallet_address', 'day'], 'unique': true},
+            {'columns': ['extracted_at']},
         ]),
     )
 }}
@@ -10,6 +15,21 @@
 -- realized PnL, and the state at the end of the day (events at or before 23:59:59):
 -- cumulative_pnl = equity(t) of DESIGN section 2 (realized + unrealized to date),
 -- end_of_day_equity = net cash flow to date + market value of the shares held.
+--
+-- Incremental runs recompute each affected trader from the first day whose row can differ
+-- and replace its rows from there on (delete+insert on (wallet, day)). A trader is affected
+-- from the earliest of:
+--   - the day of its earliest ledger row rebuilt since the last run (a new or late event, or
+--     one derived anew): every later row's state and running sums move;
+--   - for a token it holds, the first day whose stored close changed
+--     (int_token_prices_daily keeps the stamp of an unchanged close), counted on the
+--     trader's active days from its first event on that token;
+--   - for a token whose condition was re-loaded or whose resolved_at moved (a new first
+--     redemption or last fill), the earlier of its resolved_at before and after: before that
+--     day both versions mark at fill prices. The old one is recomputed from the events that
+--     had landed by the last run.
+-- The running sums start from the events before the recomputed days, and the first
+-- recomputed row's pnl from the trader's previous active day, recomputed with them.
 
 with
 
@@ -22,7 +42,7 @@ ledger as (
 
 ),
 
-fills as (
+all_fills as (
 
     select * from {{ ref('int_fills_attributed') }}
 
@@ -46,6 +66,326 @@ conditions as (
 
 ),
 
+watermark as (
+
+    select * from {{ ref('int_event_times_summarized') }}
+
+),
+
+-- fills and redemptions by anyone: what a condition's resolved_at is computed from
+market_fills as (
+
+    select * from {{ ref('stg_polymarket__order_filled_events') }}
+
+),
+
+redemptions as (
+
+    select * from {{ ref('stg_polymarket__redemptions') }}
+
+),
+
+{% if is_incremental() %}
+
+    loaded as (
+
+        select coalesce(max(extracted_at), {{ epoch_to_timestamptz(0) }}) as extracted_at
+        from {{ this }}
+
+    ),
+
+    rebuilt_ledger_starts as (
+
+        select
+            ledger.trader_address,
+            min(ledger.day_start_epoch) as from_day_start_epoch
+        from ledger
+        cross join loaded
+        where ledger.extracted_at > loaded.extracted_at
+        group by ledger.trader_address
+
+    ),
+
+    changed_closes as (
+
+        select
+            prices.token_id,
+            min(prices.day_start_epoch) as from_day_start_epoch
+        from prices
+        cross join loaded
+        where prices.extracted_at > loaded.extracted_at
+        group by prices.token_id
+
+    ),
+
+    -- resolved_at as it stood at the last run: from the events that had landed by then
+    previous_first_redemptions as (
+
+        select
+            redemptions.condition_id,
+            min(
+                case
+                    when redemptions.extracted_at <= loaded.extracted_at
+                        then redemptions.redeemed_at_epoch
+                end
+            ) as first_redemption_epoch
+        from redemptions
+        cross join loaded
+        group by redemptions.condition_id
+
+    ),
+
+    previous_last_fills as (
+
+        select
+            tokens.condition_id,
+            max(case when fills.extracted_at <= loaded.extracted_at then fills.filled_at_epoch end)
+                as last_fill_epoch
+        from market_fills as fills
+        inner join tokens
+            on fills.token_id = tokens.token_id
+        cross join loaded
+        group by tokens.condition_id
+
+    ),
+
+    reloaded_conditions as (
+
+        select distinct tokens.condition_id
+        from tokens
+        cross join loaded
+        where tokens.extracted_at > loaded.extracted_at
+
+    ),
+
+    -- a condition's marks can change from the earlier of its resolved_at before and after:
+    -- before that both use fill prices (a condition not resolved before only moves from the
+    -- new one). Payouts only come with a re-load of the condition.
+    moved_resolutions as (
+
+        select
+            conditions.condition_id,
+            least(
+                conditions.resolved_at_epoch,
+                coalesce(
+                    previous_first_redemptions.first_redemption_epoch,
+                    previous_last_fills.last_fill_epoch,
+                    0
+                )
+            ) as from_epoch
+        from conditions
+        left join reloaded_conditions
+            on conditions.condition_id = reloaded_conditions.condition_id
+        left join previous_first_redemptions
+            on conditions.condition_id = previous_first_redemptions.condition_id
+        left join previous_last_fills
+            on conditions.condition_id = previous_last_fills.condition_id
+        where
+            reloaded_conditions.condition_id is not null
+            or (
+                conditions.is_resolved
+                and conditions.resolved_at_epoch != coalesce(
+                    previous_first_redemptions.first_redemption_epoch,
+                    previous_last_fills.last_fill_epoch,
+                    0
+                )
+            )
+
+    ),
+
+    changed_marks as (
+
+        select
+            token_id,
+            min(from_day_start_epoch) as from_day_start_epoch
+        from (
+            select
+                token_id,
+                from_day_start_epoch
+            from changed_closes
+            union all
+            select
+                tokens.token_id,
+                cast({{ idiv('moved_resolutions.from_epoch', 86400) }} * 86400 as bigint)
+            from moved_resolutions
+            inner join tokens
+                on moved_resolutions.condition_id = tokens.condition_id
+        ) as starts
+        group by token_id
+
+    ),
+
+    -- holders of a token whose marks changed: from the later of the change and their first
+    -- event on it, to their next active day
+    mark_holders as (
+
+        select
+            ledger.trader_address,
+            greatest(min(ledger.day_start_epoch), max(changed_marks.from_day_start_epoch))
+                as from_day_start_epoch
+        from ledger
+        inner join changed_marks
+            on ledger.token_id = changed_marks.token_id
+        group by ledger.trader_address, ledger.token_id
+
+    ),
+
+    earliest_mark_change as (
+
+        select min(from_day_start_epoch) as from_day_start_epoch
+        from changed_marks
+
+    ),
+
+    -- the traders' active days from the earliest changed mark on
+    active_days as (
+
+        select distinct
+            ledger.trader_address,
+            ledger.day_start_epoch
+        from ledger
+        inner join earliest_mark_change
+            on ledger.day_start_epoch >= earliest_mark_change.from_day_start_epoch
+
+    ),
+
+    mark_affected as (
+
+        select
+            mark_holders.trader_address,
+            min(active_days.day_start_epoch) as from_day_start_epoch
+        from mark_holders
+        inner join active_days
+            on
+                mark_holders.trader_address = active_days.trader_address
+                and mark_holders.from_day_start_epoch <= active_days.day_start_epoch
+        group by mark_holders.trader_address
+
+    ),
+
+    affected_from as (
+
+        select
+            trader_address,
+            min(from_day_start_epoch) as from_day_start_epoch
+        from (
+            select * from rebuilt_ledger_starts
+            union all
+            select * from mark_affected
+        ) as starts
+        group by trader_address
+
+    ),
+
+    -- recomputed from the previous active day, whose cumulative PnL the first row's pnl needs
+    affected_traders as (
+
+        select
+            affected_from.trader_address,
+            affected_from.from_day_start_epoch,
+            coalesce(
+                max(ledger.day_start_epoch), affected_from.from_day_start_epoch
+            ) as start_day_start_epoch
+        from affected_from
+        left join ledger
+            on
+                affected_from.trader_address = ledger.trader_address
+                and affected_from.from_day_start_epoch > ledger.day_start_epoch
+        group by affected_from.trader_address, affected_from.from_day_start_epoch
+
+    ),
+
+    affected_ledger as (
+
+        select
+            ledger.*,
+            affected_traders.start_day_start_epoch
+        from ledger
+        inner join affected_traders
+            on ledger.trader_address = affected_traders.trader_address
+
+    ),
+
+    -- running sums up to the recomputed days
+    opening_sums as (
+
+        select
+            trader_address,
+            sum(cash_e24) as cash_flow_e24,
+            sum(realized_delta_e24) as realized_pnl_e24
+        from affected_ledger
+        where day_start_epoch < start_day_start_epoch
+        group by trader_address
+
+    ),
+
+    -- each position's last event before the first recomputed day ends: its state from there
+    entry_events as (
+
+        select
+            trader_address,
+            token_id,
+            max(event_seq) as event_seq
+        from affected_ledger
+        where event_epoch < start_day_start_epoch + 86400
+        group by trader_address, token_id
+
+    ),
+
+    state_events as (
+
+        select affected_ledger.*
+        from affected_ledger
+        left join entry_events
+            on
+                affected_ledger.trader_address = entry_events.trader_address
+                and affected_ledger.token_id = entry_events.token_id
+        where
+            entry_events.event_seq is null
+            or affected_ledger.event_seq >= entry_events.event_seq
+
+    ),
+
+    recomputed_ledger as (
+
+        select * from affected_ledger
+        where day_start_epoch >= start_day_start_epoch
+
+    ),
+
+    fills as (
+
+        select all_fills.*
+        from all_fills
+        inner join affected_traders
+            on
+                all_fills.trader_address = affected_traders.trader_address
+                and all_fills.filled_at_epoch >= affected_traders.start_day_start_epoch
+
+    ),
+
+{% else %}
+
+state_events as (
+
+    select * from ledger
+
+),
+
+recomputed_ledger as (
+
+    select * from ledger
+
+),
+
+fills as (
+
+    select * from all_fills
+
+),
+
+{% endif %}
+
 daily_events as (
 
     select
@@ -53,7 +393,7 @@ daily_events as (
         day_start_epoch,
         sum(cash_e24) as cash_flow_e24,
         sum(realized_delta_e24) as realized_pnl_e24
-    from ledger
+    from recomputed_ledger
     group by trader_address, day_start_epoch
 
 ),
@@ -82,7 +422,7 @@ position_states as (
         ) as next_event_epoch,
         shares_units,
         avg_price_e18
-    from ledger
+    from state_events
 
 ),
 
@@ -160,11 +500,17 @@ days as (
         coalesce(daily_fills.sell_volume, 0) as sell_volume,
         daily_events.cash_flow_e24,
         daily_events.realized_pnl_e24,
+        {% if is_incremental() -%}
+            coalesce(opening_sums.cash_flow_e24, 0) +
+        {%- endif %}
         sum(daily_events.cash_flow_e24) over (
             partition by daily_events.trader_address
             order by daily_events.day_start_epoch
             rows between unbounded preceding and current row
         ) as cumulative_cash_flow_e24,
+        {% if is_incremental() -%}
+            coalesce(opening_sums.realized_pnl_e24, 0) +
+        {%- endif %}
         sum(daily_events.realized_pnl_e24) over (
             partition by daily_events.trader_address
             order by daily_events.day_start_epoch
@@ -182,6 +528,10 @@ days as (
         on
             daily_events.trader_address = day_end_holdings.trader_address
             and daily_events.day_start_epoch = day_end_holdings.day_start_epoch
+    {% if is_incremental() -%}
+        left join opening_sums
+            on daily_events.trader_address = opening_sums.trader_address
+    {%- endif %}
 
 ),
 
@@ -207,20 +557,28 @@ with_daily_pnl as (
 )
 
 select
-    trader_address as wallet_address,
-    {{ epoch_to_date('day_start_epoch') }} as day,
-    trades,
-    buy_volume,
-    sell_volume,
-    buy_volume + sell_volume as volume,
-    {{ money('cash_flow_e24') }} as cash_flow,
-    {{ money('realized_pnl_e24') }} as realized_pnl,
-    {{ money('pnl_e24') }} as pnl,
-    {{ money('cumulative_realized_pnl_e24') }} as cumulative_realized_pnl,
-    {{ money('unrealized_pnl_e24') }} as unrealized_pnl,
-    {{ money('cumulative_pnl_e24') }} as cumulative_pnl,
-    {{ money('position_value_e24') }} as position_value,
-    {{ money('end_of_day_equity_e24') }} as end_of_day_equity,
-    open_positions
+    with_daily_pnl.trader_address as wallet_address,
+    {{ epoch_to_date('with_daily_pnl.day_start_epoch') }} as day,
+    with_daily_pnl.trades,
+    with_daily_pnl.buy_volume,
+    with_daily_pnl.sell_volume,
+    with_daily_pnl.buy_volume + with_daily_pnl.sell_volume as volume,
+    {{ money('with_daily_pnl.cash_flow_e24') }} as cash_flow,
+    {{ money('with_daily_pnl.realized_pnl_e24') }} as realized_pnl,
+    {{ money('with_daily_pnl.pnl_e24') }} as pnl,
+    {{ money('with_daily_pnl.cumulative_realized_pnl_e24') }} as cumulative_realized_pnl,
+    {{ money('with_daily_pnl.unrealized_pnl_e24') }} as unrealized_pnl,
+    {{ money('with_daily_pnl.cumulative_pnl_e24') }} as cumulative_pnl,
+    {{ money('with_daily_pnl.position_value_e24') }} as position_value,
+    {{ money('with_daily_pnl.end_of_day_equity_e24') }} as end_of_day_equity,
+    with_daily_pnl.open_positions,
+    watermark.extracted_at
 
 from with_daily_pnl
+cross join watermark
+{% if is_incremental() -%}
+    inner join affected_traders
+        on
+            with_daily_pnl.trader_address = affected_traders.trader_address
+            and with_daily_pnl.day_start_epoch >= affected_traders.from_day_start_epoch
+{%- endif %}
