@@ -96,6 +96,7 @@ def _snapshot(wh: Warehouse) -> dict[str, list[tuple]]:
                 "int_position_events_unioned",
                 "int_position_events_folded",
                 "int_token_prices_daily",
+                "int_position_summaries",
             )
         ),
         *(f"marts.{m}" for m in MARTS),

@@ -10,6 +10,12 @@ ledger as (
 
 ),
 
+summaries as (
+
+    select * from {{ ref('int_position_summaries') }}
+
+),
+
 marks as (
 
     select * from {{ ref('int_token_marks_windowed') }}
@@ -25,41 +31,67 @@ instants as (
 
 ),
 
-position_states as (
-
-    select
-        trader_address,
-        token_id,
-        event_epoch,
-        lead(event_epoch) over (
-            partition by trader_address, token_id order by event_seq
-        ) as next_event_epoch,
-        shares_units,
-        avg_price_e18,
-        realized_pnl_e24
-    from ledger
-
-),
-
--- the state at an instant is the one after the last event at or before it: the row whose
--- [event_epoch, next_event_epoch) interval holds the instant (one row per position, no sort)
-states_at_instants as (
+-- a position whose last event is at or before the instant is in its final state there
+settled_states as (
 
     select
         instants.instant_name,
-        position_states.trader_address,
-        position_states.token_id,
-        position_states.shares_units,
-        position_states.avg_price_e18,
-        position_states.realized_pnl_e24
-    from position_states
+        summaries.trader_address,
+        summaries.token_id,
+        summaries.shares_units,
+        summaries.avg_price_e18,
+        summaries.realized_pnl_e24
+    from summaries
+    inner join instants
+        on summaries.last_activity_epoch <= instants.mark_at_epoch
+
+),
+
+-- the others, with events on both sides of it, are in the state after the last one before
+moving_events as (
+
+    select
+        instants.instant_name,
+        ledger.trader_address,
+        ledger.token_id,
+        max(ledger.event_seq) as event_seq
+    from summaries
     inner join instants
         on
-            position_states.event_epoch <= instants.mark_at_epoch
-            and (
-                position_states.next_event_epoch is null
-                or position_states.next_event_epoch > instants.mark_at_epoch
-            )
+            summaries.first_activity_epoch <= instants.mark_at_epoch
+            and summaries.last_activity_epoch > instants.mark_at_epoch
+    inner join ledger
+        on
+            summaries.trader_address = ledger.trader_address
+            and summaries.token_id = ledger.token_id
+            and instants.mark_at_epoch >= ledger.event_epoch
+    group by instants.instant_name, ledger.trader_address, ledger.token_id
+
+),
+
+moving_states as (
+
+    select
+        moving_events.instant_name,
+        ledger.trader_address,
+        ledger.token_id,
+        ledger.shares_units,
+        ledger.avg_price_e18,
+        ledger.realized_pnl_e24
+    from moving_events
+    inner join ledger
+        on
+            moving_events.trader_address = ledger.trader_address
+            and moving_events.token_id = ledger.token_id
+            and moving_events.event_seq = ledger.event_seq
+
+),
+
+states_at_instants as (
+
+    select * from settled_states
+    union all
+    select * from moving_states
 
 ),
 

@@ -57,13 +57,15 @@ events as (
 
     ),
 
-    -- only positions with event rows rebuilt since the last fold can differ from it
+    -- only positions with event rows rebuilt since the last fold can differ from it. The
+    -- event table itself, not the events CTE: with hash joins off (see prefer_index_lookups)
+    -- PostgreSQL can only look these up through the table's indexes.
     candidate_positions as (
 
         select distinct
             events.trader_address,
             events.token_id
-        from events
+        from {{ ref('int_position_events_unioned') }} as events
         cross join watermark
         where events.extracted_at > watermark.extracted_at
 
@@ -77,7 +79,7 @@ events as (
             events.event_seq,
             events.event_id,
             events.extracted_at > watermark.extracted_at as is_rebuilt
-        from events
+        from {{ ref('int_position_events_unioned') }} as events
         cross join watermark
         inner join candidate_positions
             on

@@ -13,9 +13,9 @@
 
 with
 
-ledger as (
+summaries as (
 
-    select * from {{ ref('int_position_events_folded') }}
+    select * from {{ ref('int_position_summaries') }}
 
 ),
 
@@ -23,12 +23,6 @@ equity as (
 
     select * from {{ ref('int_position_equity_windowed') }}
     where instant_name = 'now'
-
-),
-
-fills as (
-
-    select * from {{ ref('int_fills_attributed') }}
 
 ),
 
@@ -50,44 +44,6 @@ watermark as (
 
 ),
 
-position_activity as (
-
-    select
-        trader_address,
-        token_id,
-        min(event_epoch) as first_activity_epoch,
-        max(event_epoch) as last_activity_epoch,
-        sum(cash_e24) as cash_flow_e24,
-        sum(case when event_kind = 'buy' then quantity_applied_units else 0 end)
-            as bought_units,
-        sum(case when event_kind = 'sell' then quantity_applied_units else 0 end)
-            as sold_units,
-        sum(case when event_kind = 'split' then quantity_applied_units else 0 end)
-            as split_units,
-        sum(case when event_kind = 'merge' then quantity_applied_units else 0 end)
-            as merged_units,
-        sum(case when event_kind = 'redemption' then quantity_applied_units else 0 end)
-            as redeemed_units,
-        bool_or(event_kind = 'redemption') as has_redemption
-    from ledger
-    group by trader_address, token_id
-
-),
-
-position_fills as (
-
-    select
-        trader_address,
-        token_id,
-        count(*) as trades,
-        sum(usdc) as volume,
-        min(filled_at_epoch) as first_trade_epoch,
-        max(filled_at_epoch) as last_trade_epoch
-    from fills
-    group by trader_address, token_id
-
-),
-
 positions as (
 
     select
@@ -103,28 +59,24 @@ positions as (
         equity.realized_pnl_e24,
         equity.unrealized_pnl_e24,
         equity.equity_e24 as total_pnl_e24,
-        position_activity.cash_flow_e24,
-        position_activity.bought_units,
-        position_activity.sold_units,
-        position_activity.split_units,
-        position_activity.merged_units,
-        position_activity.redeemed_units,
-        position_activity.has_redemption,
-        position_activity.first_activity_epoch,
-        position_activity.last_activity_epoch,
-        coalesce(position_fills.trades, 0) as trades,
-        coalesce(position_fills.volume, 0) as volume,
-        position_fills.first_trade_epoch,
-        position_fills.last_trade_epoch
+        summaries.cash_flow_e24,
+        summaries.bought_units,
+        summaries.sold_units,
+        summaries.split_units,
+        summaries.merged_units,
+        summaries.redeemed_units,
+        summaries.has_redemption,
+        summaries.first_activity_epoch,
+        summaries.last_activity_epoch,
+        summaries.trades,
+        summaries.volume,
+        summaries.first_trade_epoch,
+        summaries.last_trade_epoch
     from equity
-    inner join position_activity
+    inner join summaries
         on
-            equity.trader_address = position_activity.trader_address
-            and equity.token_id = position_activity.token_id
-    left join position_fills
-        on
-            equity.trader_address = position_fills.trader_address
-            and equity.token_id = position_fills.token_id
+            equity.trader_address = summaries.trader_address
+            and equity.token_id = summaries.token_id
     left join tokens
         on equity.token_id = tokens.token_id
     left join conditions

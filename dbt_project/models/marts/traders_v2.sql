@@ -14,9 +14,9 @@
 
 with
 
-ledger as (
+summaries as (
 
-    select * from {{ ref('int_position_events_folded') }}
+    select * from {{ ref('int_position_summaries') }}
 
 ),
 
@@ -44,25 +44,28 @@ watermark as (
 
 ),
 
+-- lifetime totals from the position summaries; the window sums from the last 30 days of fills
 traders as (
 
     select
         trader_address,
-        min(event_epoch) as first_activity_epoch,
-        max(event_epoch) as last_activity_epoch
-    from ledger
+        min(first_activity_epoch) as first_activity_epoch,
+        max(last_activity_epoch) as last_activity_epoch,
+        sum(trades) as trades,
+        sum(volume) as volume,
+        min(first_trade_epoch) as first_trade_epoch,
+        max(last_trade_epoch) as last_trade_epoch
+    from summaries
     group by trader_address
 
 ),
+
+{%- set longest_window = windows() | map(attribute=1) | max %}
 
 trader_fills as (
 
     select
         fills.trader_address,
-        count(*) as trades,
-        sum(fills.usdc) as volume,
-        min(fills.filled_at_epoch) as first_trade_epoch,
-        max(fills.filled_at_epoch) as last_trade_epoch,
         -- noqa: disable=LT02
         {%- for name, seconds in windows() %}
         count(
@@ -77,6 +80,7 @@ trader_fills as (
         {%- endfor %} -- noqa: enable=LT02
     from fills
     cross join watermark
+    where fills.filled_at_epoch > watermark.as_of_epoch - {{ longest_window }}
     group by fills.trader_address
 
 ),
@@ -133,12 +137,12 @@ trader_outcomes as (
 
 select
     traders.trader_address as wallet_address,
-    {{ epoch_to_timestamptz('trader_fills.first_trade_epoch') }} as first_trade_at,
-    {{ epoch_to_timestamptz('trader_fills.last_trade_epoch') }} as last_trade_at,
+    {{ epoch_to_timestamptz('traders.first_trade_epoch') }} as first_trade_at,
+    {{ epoch_to_timestamptz('traders.last_trade_epoch') }} as last_trade_at,
     {{ epoch_to_timestamptz('traders.first_activity_epoch') }} as first_activity_at,
     {{ epoch_to_timestamptz('traders.last_activity_epoch') }} as last_activity_at,
-    coalesce(trader_fills.trades, 0) as trades,
-    coalesce(trader_fills.volume, 0) as volume,
+    traders.trades,
+    traders.volume,
     {{ money('trader_equity.realized_pnl_e24') }} as realized_pnl,
     {{ money('trader_equity.unrealized_pnl_e24') }} as unrealized_pnl,
     {{ money('trader_equity.total_pnl_e24') }} as total_pnl,
