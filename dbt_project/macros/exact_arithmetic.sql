@@ -87,3 +87,8 @@
 {%- endmacro %}
 {% macro default__text_type() -%} text {%- endmacro %}
 {% macro duckdb__text_type() -%} varchar {%- endmacro %}
+
+{# Epoch seconds of 00:00 UTC of a date (a date minus a date is whole days on both engines). #}
+{% macro date_to_epoch(date_expr) -%}
+    (cast(({{ date_expr }}) - date '1970-01-01' as bigint) * 86400)
+{%- endmacro %}

@@ -77,17 +77,17 @@ fills as (
 
 {% else %}
 
-position_ledger as (
+    position_ledger as (
 
-    select * from ledger
+        select * from ledger
 
-),
+    ),
 
-position_fill_rows as (
+    position_fill_rows as (
 
-    select * from fills
+        select * from fills
 
-),
+    ),
 
 {% endif %}
 

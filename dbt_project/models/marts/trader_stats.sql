@@ -28,8 +28,10 @@
 --     redemption or last fill), the earlier of its resolved_at before and after: before that
 --     day both versions mark at fill prices. The old one is recomputed from the events that
 --     had landed by the last run.
--- The running sums start from the events before the recomputed days, and the first
--- recomputed row's pnl from the trader's previous active day, recomputed with them.
+-- Only the events from the trader's previous active day on are read: the running sums start
+-- from its position totals (int_position_summaries) less those events, the positions it holds
+-- then from their state before them (or their final state, untouched since), and the first
+-- row's pnl from the previous active day, recomputed with them and not written.
 
 with
 
@@ -39,6 +41,12 @@ ledger as (
         *,
         cast({{ idiv('event_epoch', 86400) }} * 86400 as bigint) as day_start_epoch
     from {{ ref('int_position_events_folded') }}
+
+),
+
+summaries as (
+
+    select * from {{ ref('int_position_summaries') }}
 
 ),
 
@@ -94,15 +102,17 @@ redemptions as (
 
     ),
 
+    -- the ledger table itself: PostgreSQL finds the rebuilt rows through its extracted_at index
     rebuilt_ledger_starts as (
 
         select
-            ledger.trader_address,
-            min(ledger.day_start_epoch) as from_day_start_epoch
-        from ledger
+            rebuilt.trader_address,
+            cast({{ idiv('min(rebuilt.event_epoch)', 86400) }} * 86400 as bigint)
+                as from_day_start_epoch
+        from {{ ref('int_position_events_folded') }} as rebuilt
         cross join loaded
-        where ledger.extracted_at > loaded.extracted_at
-        group by ledger.trader_address
+        where rebuilt.extracted_at > loaded.extracted_at
+        group by rebuilt.trader_address
 
     ),
 
@@ -215,50 +225,36 @@ redemptions as (
 
     ),
 
-    -- holders of a token whose marks changed: from the later of the change and their first
-    -- event on it, to their next active day
+    -- positions that can hold shares at the end of a day from a changed mark on: still
+    -- holding, or with an event since (the only way shares leave)
     mark_holders as (
 
         select
-            ledger.trader_address,
-            greatest(min(ledger.day_start_epoch), max(changed_marks.from_day_start_epoch))
-                as from_day_start_epoch
-        from ledger
+            summaries.trader_address,
+            greatest(
+                changed_marks.from_day_start_epoch,
+                cast({{ idiv('summaries.first_activity_epoch', 86400) }} * 86400 as bigint)
+            ) as from_day_start_epoch
+        from summaries
         inner join changed_marks
-            on ledger.token_id = changed_marks.token_id
-        group by ledger.trader_address, ledger.token_id
+            on summaries.token_id = changed_marks.token_id
+        where
+            summaries.shares_units > 0
+            or summaries.last_activity_epoch >= changed_marks.from_day_start_epoch
 
     ),
 
-    earliest_mark_change as (
-
-        select min(from_day_start_epoch) as from_day_start_epoch
-        from changed_marks
-
-    ),
-
-    -- the traders' active days from the earliest changed mark on
-    active_days as (
-
-        select distinct
-            ledger.trader_address,
-            ledger.day_start_epoch
-        from ledger
-        inner join earliest_mark_change
-            on ledger.day_start_epoch >= earliest_mark_change.from_day_start_epoch
-
-    ),
-
+    -- their first active day from there on, as stored (a newer one comes with rebuilt rows)
     mark_affected as (
 
         select
             mark_holders.trader_address,
-            min(active_days.day_start_epoch) as from_day_start_epoch
+            min({{ date_to_epoch('stored.day') }}) as from_day_start_epoch
         from mark_holders
-        inner join active_days
+        inner join {{ this }} as stored
             on
-                mark_holders.trader_address = active_days.trader_address
-                and mark_holders.from_day_start_epoch <= active_days.day_start_epoch
+                mark_holders.trader_address = stored.wallet_address
+                and {{ epoch_to_date('mark_holders.from_day_start_epoch') }} <= stored.day
         group by mark_holders.trader_address
 
     ),
@@ -284,72 +280,110 @@ redemptions as (
             affected_from.trader_address,
             affected_from.from_day_start_epoch,
             coalesce(
-                max(ledger.day_start_epoch), affected_from.from_day_start_epoch
+                {{ date_to_epoch('max(stored.day)') }}, affected_from.from_day_start_epoch
             ) as start_day_start_epoch
         from affected_from
-        left join ledger
+        left join {{ this }} as stored
             on
-                affected_from.trader_address = ledger.trader_address
-                and affected_from.from_day_start_epoch > ledger.day_start_epoch
+                affected_from.trader_address = stored.wallet_address
+                and {{ epoch_to_date('affected_from.from_day_start_epoch') }} > stored.day
         group by affected_from.trader_address, affected_from.from_day_start_epoch
 
     ),
 
-    affected_ledger as (
+    recomputed_ledger as (
 
         select
             ledger.*,
             affected_traders.start_day_start_epoch
         from ledger
         inner join affected_traders
-            on ledger.trader_address = affected_traders.trader_address
+            on
+                ledger.trader_address = affected_traders.trader_address
+                and ledger.event_epoch >= affected_traders.start_day_start_epoch
 
     ),
 
-    -- running sums up to the recomputed days
-    opening_sums as (
+    -- running sums before the recomputed days: the position totals less the events since
+    recomputed_sums as (
 
         select
             trader_address,
             sum(cash_e24) as cash_flow_e24,
             sum(realized_delta_e24) as realized_pnl_e24
-        from affected_ledger
-        where day_start_epoch < start_day_start_epoch
+        from recomputed_ledger
         group by trader_address
 
     ),
 
-    -- each position's last event before the first recomputed day ends: its state from there
-    entry_events as (
+    opening_sums as (
+
+        select
+            summaries.trader_address,
+            sum(summaries.cash_flow_e24)
+            - coalesce(max(recomputed_sums.cash_flow_e24), 0) as cash_flow_e24,
+            sum(summaries.realized_pnl_e24)
+            - coalesce(max(recomputed_sums.realized_pnl_e24), 0) as realized_pnl_e24
+        from summaries
+        inner join affected_traders
+            on summaries.trader_address = affected_traders.trader_address
+        left join recomputed_sums
+            on summaries.trader_address = recomputed_sums.trader_address
+        group by summaries.trader_address
+
+    ),
+
+    -- the state each position enters the recomputed days with: its final state when untouched
+    -- since (its only row here), else the state before its first recomputed event
+    first_recomputed_events as (
 
         select
             trader_address,
             token_id,
-            max(event_seq) as event_seq
-        from affected_ledger
-        where event_epoch < start_day_start_epoch + 86400
+            min(event_seq) as event_seq
+        from recomputed_ledger
         group by trader_address, token_id
 
     ),
 
     state_events as (
 
-        select affected_ledger.*
-        from affected_ledger
-        left join entry_events
+        select
+            summaries.trader_address,
+            summaries.token_id,
+            cast(0 as bigint) as event_seq,
+            summaries.last_activity_epoch as event_epoch,
+            summaries.shares_units,
+            summaries.avg_price_e18
+        from summaries
+        inner join affected_traders
             on
-                affected_ledger.trader_address = entry_events.trader_address
-                and affected_ledger.token_id = entry_events.token_id
-        where
-            entry_events.event_seq is null
-            or affected_ledger.event_seq >= entry_events.event_seq
-
-    ),
-
-    recomputed_ledger as (
-
-        select * from affected_ledger
-        where day_start_epoch >= start_day_start_epoch
+                summaries.trader_address = affected_traders.trader_address
+                and summaries.last_activity_epoch < affected_traders.start_day_start_epoch
+        where summaries.shares_units > 0
+        union all
+        select
+            entry.trader_address,
+            entry.token_id,
+            entry.event_seq,
+            entry.event_epoch,
+            entry.shares_units,
+            entry.avg_price_e18
+        from first_recomputed_events
+        inner join {{ ref('int_position_events_folded') }} as entry
+            on
+                first_recomputed_events.trader_address = entry.trader_address
+                and first_recomputed_events.token_id = entry.token_id
+                and first_recomputed_events.event_seq - 1 = entry.event_seq
+        union all
+        select
+            trader_address,
+            token_id,
+            event_seq,
+            event_epoch,
+            shares_units,
+            avg_price_e18
+        from recomputed_ledger
 
     ),
 
