@@ -225,22 +225,23 @@ redemptions as (
 
     ),
 
-    -- positions that can hold shares at the end of a day from a changed mark on: still
-    -- holding, or with an event since (the only way shares leave)
+    -- traders with positions that can hold shares at the end of a day from a changed mark on
+    -- (still holding, or with an event since: the only way shares leave), from the earliest
     mark_holders as (
 
         select
             summaries.trader_address,
-            greatest(
+            min(greatest(
                 changed_marks.from_day_start_epoch,
                 cast({{ idiv('summaries.first_activity_epoch', 86400) }} * 86400 as bigint)
-            ) as from_day_start_epoch
+            )) as from_day_start_epoch
         from summaries
         inner join changed_marks
             on summaries.token_id = changed_marks.token_id
         where
             summaries.shares_units > 0
             or summaries.last_activity_epoch >= changed_marks.from_day_start_epoch
+        group by summaries.trader_address
 
     ),
 
