@@ -66,8 +66,7 @@ events as (
             events.trader_address,
             events.token_id
         from {{ ref('int_position_events_unioned') }} as events
-        cross join watermark
-        where events.extracted_at > watermark.extracted_at
+        where events.extracted_at > (select watermark.extracted_at from watermark)
 
     ),
 

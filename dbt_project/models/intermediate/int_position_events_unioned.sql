@@ -140,12 +140,12 @@ tokens as (
 
     changed_positions as (
 
+        -- the table and a scalar watermark: PostgreSQL reads the new fills by index
         select
-            all_fills.trader_address,
-            all_fills.token_id
-        from all_fills
-        cross join watermark
-        where all_fills.extracted_at > watermark.extracted_at
+            new_fills.trader_address,
+            new_fills.token_id
+        from {{ ref('int_fills_attributed') }} as new_fills
+        where new_fills.extracted_at > (select watermark.extracted_at from watermark)
         union
         -- a fill event takes only its condition from the tokens: its position changes when
         -- that does (a resolution alone changes the condition's splits, merges, redemptions)

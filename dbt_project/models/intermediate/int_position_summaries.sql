@@ -42,14 +42,14 @@ fills as (
 
     ),
 
+    -- the ledger table and a scalar watermark: PostgreSQL reads the rebuilt rows by index
     changed_positions as (
 
         select distinct
-            ledger.trader_address,
-            ledger.token_id
-        from ledger
-        cross join loaded
-        where ledger.extracted_at > loaded.extracted_at
+            rebuilt.trader_address,
+            rebuilt.token_id
+        from {{ ref('int_position_events_folded') }} as rebuilt
+        where rebuilt.extracted_at > (select loaded.extracted_at from loaded)
 
     ),
 

@@ -110,8 +110,7 @@ redemptions as (
             cast({{ idiv('min(rebuilt.event_epoch)', 86400) }} * 86400 as bigint)
                 as from_day_start_epoch
         from {{ ref('int_position_events_folded') }} as rebuilt
-        cross join loaded
-        where rebuilt.extracted_at > loaded.extracted_at
+        where rebuilt.extracted_at > (select loaded.extracted_at from loaded)
         group by rebuilt.trader_address
 
     ),
