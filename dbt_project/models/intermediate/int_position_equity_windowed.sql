@@ -4,12 +4,6 @@
 
 with
 
-ledger as (
-
-    select * from {{ ref('int_position_events_folded') }}
-
-),
-
 summaries as (
 
     select * from {{ ref('int_position_summaries') }}
@@ -47,24 +41,18 @@ settled_states as (
 
 ),
 
--- the others, with events on both sides of it, are in the state after the last one before
-moving_events as (
+-- the others are in the state before their first event after it (none when that is their
+-- first event: no state yet); only the events after each instant are read
+next_events as (
 
     select
         instants.instant_name,
         ledger.trader_address,
         ledger.token_id,
-        max(ledger.event_seq) as event_seq
-    from summaries
+        min(ledger.event_seq) as event_seq
+    from {{ ref('int_position_events_folded') }} as ledger
     inner join instants
-        on
-            summaries.first_activity_epoch <= instants.mark_at_epoch
-            and summaries.last_activity_epoch > instants.mark_at_epoch
-    inner join ledger
-        on
-            summaries.trader_address = ledger.trader_address
-            and summaries.token_id = ledger.token_id
-            and instants.mark_at_epoch >= ledger.event_epoch
+        on ledger.event_epoch > instants.mark_at_epoch
     group by instants.instant_name, ledger.trader_address, ledger.token_id
 
 ),
@@ -72,18 +60,18 @@ moving_events as (
 moving_states as (
 
     select
-        moving_events.instant_name,
+        next_events.instant_name,
         ledger.trader_address,
         ledger.token_id,
         ledger.shares_units,
         ledger.avg_price_e18,
         ledger.realized_pnl_e24
-    from moving_events
-    inner join ledger
+    from next_events
+    inner join {{ ref('int_position_events_folded') }} as ledger
         on
-            moving_events.trader_address = ledger.trader_address
-            and moving_events.token_id = ledger.token_id
-            and moving_events.event_seq = ledger.event_seq
+            next_events.trader_address = ledger.trader_address
+            and next_events.token_id = ledger.token_id
+            and next_events.event_seq - 1 = ledger.event_seq
 
 ),
 
