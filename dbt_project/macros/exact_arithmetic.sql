@@ -77,6 +77,11 @@
     to_timestamp(cast({{ epoch_expr }} as bigint))
 {%- endmacro %}
 
+{# 00:00:00 UTC of an epoch's day, as epoch seconds. #}
+{% macro epoch_to_day_start(epoch_expr) -%}
+    cast({{ idiv(epoch_expr, 86400) }} * 86400 as bigint)
+{%- endmacro %}
+
 {# UTC calendar day of an epoch, computed on integers so the session time zone never matters. #}
 {% macro epoch_to_date(epoch_expr) -%}
     (date '1970-01-01' + cast({{ idiv(epoch_expr, 86400) }} as integer))

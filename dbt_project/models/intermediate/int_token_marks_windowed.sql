@@ -40,7 +40,7 @@ instants as (
     select
         instant_name,
         mark_at_epoch,
-        cast({{ idiv('mark_at_epoch', 86400) }} * 86400 as bigint) as day_start_epoch
+        {{ epoch_to_day_start('mark_at_epoch') }} as day_start_epoch
     from (
         select
             'now' as instant_name,

@@ -30,7 +30,7 @@ fills as (
         fill_id,
         filled_at_epoch,
         price_e18,
-        cast({{ idiv('filled_at_epoch', 86400) }} * 86400 as bigint) as day_start_epoch,
+        {{ epoch_to_day_start('filled_at_epoch') }} as day_start_epoch,
         extracted_at
     from {{ ref('stg_polymarket__order_filled_events') }}
     where price_e18 is not null
@@ -40,7 +40,7 @@ fills as (
 watermark as (
 
     select
-        cast({{ idiv('as_of_epoch', 86400) }} * 86400 as bigint) as last_day_start_epoch,
+        {{ epoch_to_day_start('as_of_epoch') }} as last_day_start_epoch,
         extracted_at
     from {{ ref('int_event_times_summarized') }}
 

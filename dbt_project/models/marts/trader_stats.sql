@@ -39,7 +39,7 @@ ledger as (
 
     select
         *,
-        cast({{ idiv('event_epoch', 86400) }} * 86400 as bigint) as day_start_epoch
+        {{ epoch_to_day_start('event_epoch') }} as day_start_epoch
     from {{ ref('int_position_events_folded') }}
 
 ),
@@ -107,7 +107,7 @@ redemptions as (
 
         select
             rebuilt.trader_address,
-            cast({{ idiv('min(rebuilt.event_epoch)', 86400) }} * 86400 as bigint)
+            {{ epoch_to_day_start('min(rebuilt.event_epoch)') }}
                 as from_day_start_epoch
         from {{ ref('int_position_events_folded') }} as rebuilt
         where rebuilt.extracted_at > (select loaded.extracted_at from loaded)
@@ -215,7 +215,7 @@ redemptions as (
             union all
             select
                 tokens.token_id,
-                cast({{ idiv('moved_resolutions.from_epoch', 86400) }} * 86400 as bigint)
+                {{ epoch_to_day_start('moved_resolutions.from_epoch') }}
             from moved_resolutions
             inner join tokens
                 on moved_resolutions.condition_id = tokens.condition_id
@@ -232,7 +232,7 @@ redemptions as (
             summaries.trader_address,
             min(greatest(
                 changed_marks.from_day_start_epoch,
-                cast({{ idiv('summaries.first_activity_epoch', 86400) }} * 86400 as bigint)
+                {{ epoch_to_day_start('summaries.first_activity_epoch') }}
             )) as from_day_start_epoch
         from summaries
         inner join changed_marks
@@ -436,7 +436,7 @@ daily_fills as (
 
     select
         trader_address,
-        cast({{ idiv('filled_at_epoch', 86400) }} * 86400 as bigint) as day_start_epoch,
+        {{ epoch_to_day_start('filled_at_epoch') }} as day_start_epoch,
         count(*) as trades,
         sum(case when side = 'BUY' then usdc else 0 end) as buy_volume,
         sum(case when side = 'SELL' then usdc else 0 end) as sell_volume
