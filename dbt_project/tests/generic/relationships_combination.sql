@@ -2,7 +2,8 @@
 {% test relationships_combination(model, to, columns) %}
 
 select child.*
-from {{ model }} as child
+-- the model may be a subquery (a `where` config, a refresh's changed rows)
+from (select * from {{ model }}) as child
 left join {{ to }} as parent
     on
     {%- for column in columns %}
