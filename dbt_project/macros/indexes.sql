@@ -22,3 +22,19 @@
 {% macro duckdb__prefer_index_lookups() -%}
     select 1
 {%- endmacro %}
+
+{#- post-hook: fresh planner statistics on PostgreSQL. A table dbt has just created or changed
+    has none (autovacuum gets to it later, if ever before the next model reads it), and the
+    planner then misjudges every join over it by orders of magnitude. DuckDB keeps its own. -#}
+{% macro analyze_relation() -%}
+    {%- if target.type == 'postgres' and model.config.materialized in ('table', 'incremental') -%}
+        analyze {{ this }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- pre-hook: a PostgreSQL planner setting for this model's transaction only; nothing on DuckDB -#}
+{% macro postgres_set_local(name, value) -%}
+    {%- if target.type == 'postgres' -%}
+        set local {{ name }} = {{ value }}
+    {%- endif -%}
+{%- endmacro %}

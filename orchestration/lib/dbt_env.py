@@ -32,6 +32,10 @@ def dbt_environment(database_url: str | None, duckdb_path: str | None) -> dict[s
             POLYBOARD_PG_PASSWORD=unquote(url.password or ""),
             POLYBOARD_PG_DBNAME=url.path.lstrip("/") or "postgres",
         )
+        # libpq session options, unless the operator set their own: no JIT compilation. The
+        # planner misjudges the incremental models' joins by orders of magnitude and then
+        # spends seconds compiling each of them (2.3 s of 11 s in one refresh model).
+        env["PGOPTIONS"] = os.environ.get("PGOPTIONS", "-c jit=off")
     else:
         env.update(
             POLYBOARD_DBT_TARGET="duckdb",
