@@ -1,9 +1,12 @@
+{#- PostgreSQL misjudges the changed positions (its estimates of the chained CTEs are off by
+    10^4) and merge-joins them against sorted copies of whole tables: no merge joins here. -#}
 {{
     config(
         materialized='incremental',
         incremental_strategy='delete+insert',
-        unique_key=['trader_address', 'token_id'],
+        unique_key=['trader_address', 'token_id', 'event_seq'],
         on_schema_change='fail',
+        pre_hook=postgres_set_local('enable_mergejoin', 'off'),
         indexes=postgres_indexes([
             {'columns': ['trader_address', 'token_id', 'event_seq'], 'unique': true},
             {'columns': ['extracted_at']},
@@ -30,9 +33,9 @@
 -- re-loaded since, every position of a trader with a split, merge or redemption on it (a
 -- resolution makes redemptions events; new tokens make splits and merges events), and every
 -- fill position whose stored condition is not the token's any more (a token enumerated after
--- its fills). delete+insert on (trader, token) replaces those positions whole. Raw events
--- are immutable and writers serialized, so whatever landed at or before the watermark was
--- already here on the previous run.
+-- its fills). Of those, the event rows that differ from the stored ones are replaced
+-- (delete+insert on (trader, token, seq)). Raw events are immutable and writers serialized,
+-- so whatever landed at or before the watermark was already here on the previous run.
 
 with
 
@@ -462,43 +465,32 @@ numbered_events as (
 
 {% if is_incremental() %}
 
-    -- An event rebuilt exactly as stored keeps its stamp (its condition was re-loaded with
-    -- nothing new for it), so int_position_events_folded refolds only from what changed.
-    select
-        numbered.trader_address,
-        numbered.token_id,
-        numbered.condition_id,
-        numbered.event_id,
-        numbered.event_seq,
-        numbered.event_kind,
-        numbered.event_epoch,
-        numbered.is_increase,
-        numbered.quantity_units,
-        numbered.cost_e24,
-        numbered.price_e18,
-        numbered.cash_e24,
-        numbered.fill_usdc_units,
-        case
-            when
-                numbered.condition_id is not distinct from stored.condition_id
-                and numbered.event_id is not distinct from stored.event_id
-                and numbered.event_kind is not distinct from stored.event_kind
-                and numbered.event_epoch is not distinct from stored.event_epoch
-                and numbered.is_increase is not distinct from stored.is_increase
-                and numbered.quantity_units is not distinct from stored.quantity_units
-                and numbered.cost_e24 is not distinct from stored.cost_e24
-                and numbered.price_e18 is not distinct from stored.price_e18
-                and numbered.cash_e24 is not distinct from stored.cash_e24
-                and numbered.fill_usdc_units is not distinct from stored.fill_usdc_units
-                then stored.extracted_at
-            else numbered.extracted_at
-        end as extracted_at
+    -- Only the event rows that differ from the stored ones are written: a position gains
+    -- events and re-derives some, it never loses one (raw events are immutable; a late token
+    -- enumeration or a resolution only makes more of them events), so the rows it keeps stay
+    -- as they are, stamp included, and int_position_events_folded refolds only from what
+    -- changed.
+    select numbered.*
     from numbered_events as numbered
     left join {{ this }} as stored
         on
             numbered.trader_address = stored.trader_address
             and numbered.token_id = stored.token_id
             and numbered.event_seq = stored.event_seq
+    where
+        stored.event_seq is null
+        or not (
+            numbered.condition_id is not distinct from stored.condition_id
+            and numbered.event_id = stored.event_id
+            and numbered.event_kind = stored.event_kind
+            and numbered.event_epoch = stored.event_epoch
+            and numbered.is_increase = stored.is_increase
+            and numbered.quantity_units is not distinct from stored.quantity_units
+            and numbered.cost_e24 is not distinct from stored.cost_e24
+            and numbered.price_e18 is not distinct from stored.price_e18
+            and numbered.cash_e24 is not distinct from stored.cash_e24
+            and numbered.fill_usdc_units is not distinct from stored.fill_usdc_units
+        )
 
 {% else %}
 
