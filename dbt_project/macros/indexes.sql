@@ -31,10 +31,3 @@
         analyze {{ this }}
     {%- endif -%}
 {%- endmacro %}
-
-{#- pre-hook: a PostgreSQL planner setting for this model's transaction only; nothing on DuckDB -#}
-{% macro postgres_set_local(name, value) -%}
-    {%- if target.type == 'postgres' -%}
-        set local {{ name }} = {{ value }}
-    {%- endif -%}
-{%- endmacro %}

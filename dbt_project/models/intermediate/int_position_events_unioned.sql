@@ -1,12 +1,9 @@
-{#- PostgreSQL misjudges the changed positions (its estimates of the chained CTEs are off by
-    10^4) and merge-joins them against sorted copies of whole tables: no merge joins here. -#}
 {{
     config(
         materialized='incremental',
         incremental_strategy='delete+insert',
         unique_key=['trader_address', 'token_id', 'event_seq'],
         on_schema_change='fail',
-        pre_hook=postgres_set_local('enable_mergejoin', 'off'),
         indexes=postgres_indexes([
             {'columns': ['trader_address', 'token_id', 'event_seq'], 'unique': true},
             {'columns': ['extracted_at']},
