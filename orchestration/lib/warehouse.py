@@ -131,8 +131,17 @@ class Warehouse:
                 f"create table if not exists {CURSOR_TABLE} "
                 "(name text primary key, state text not null, updated_at timestamptz not null)",
                 *(self.table_ddl(e) for e in ENTITIES),
+                *(ddl for e in ENTITIES for ddl in self.index_ddl(e)),
             ]
         )
+
+    def index_ddl(self, entity: Entity) -> list[str]:
+        """Secondary indexes: the incremental models and a refresh's data tests read the rows
+        loaded since their last run, by `_extracted_at`."""
+        return [
+            f"create index if not exists {entity.table}__extracted_at "
+            f"on raw.{entity.table} (_extracted_at)"
+        ]
 
     # Subclass API
     def upsert(
@@ -177,6 +186,9 @@ class DuckDBWarehouse(Warehouse):
 
     def keyed(self, entity: Entity) -> bool:
         return entity.mutable or not entity.timestamped
+
+    def index_ddl(self, entity: Entity) -> list[str]:
+        return []  # zone maps serve a range of load stamps, which only grow
 
     def __init__(self, path: str | os.PathLike[str]):
         import duckdb
