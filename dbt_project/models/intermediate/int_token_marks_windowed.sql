@@ -1,6 +1,7 @@
--- The mark of every token at the ends and starts of the leaderboard windows: as_of ('now')
--- and as_of minus 1, 7 and 30 days. A resolved token is marked at its payout from resolved_at
--- on; before that at the price of its last fill at or before the instant, whoever made it.
+-- The mark of every enumerated or priced token at the ends and starts of the leaderboard
+-- windows: as_of ('now') and as_of minus 1, 7 and 30 days. A resolved token is marked at its
+-- payout from resolved_at on; before that at the price of its last fill at or before the
+-- instant, whoever made it.
 -- mark_e18 is null when neither applies (positions then use their own average cost).
 
 with
@@ -57,9 +58,11 @@ instants as (
 
 ),
 
+-- every token with a priced fill has daily closes: the fills themselves are read for one day
+-- per instant only
 traded_tokens as (
 
-    select distinct token_id from fills
+    select distinct token_id from prices
     union
     select token_id from tokens
 
