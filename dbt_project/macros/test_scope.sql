@@ -67,7 +67,8 @@
         {{ return('') }}
     {%- endif -%}
     {%- set passed = [] -%}
-    {%- for result in results if result.status in ('pass', 'success', 'warn') -%}
+    {#- a warning found rows too: they stay in scope until a build passes them -#}
+    {%- for result in results if result.status == 'pass' -%}
         {%- do passed.append(result.node.unique_id) -%}
     {%- endfor -%}
     {%- for node in graph.nodes.values() if node.resource_type == 'test' -%}
