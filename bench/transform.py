@@ -2,11 +2,10 @@
 
 P3  `dbt build` after +1% new fills (incremental models incremental), as a fraction of the
     time of `dbt build --full-refresh` over the same data                  (bar: <= 0.10)
-    and, for the marts marked to market at as_of, the share of their rows that the refresh
-    changes in value: what any refresh has to rewrite.
     and the full build against a floor: one hand-written SQL aggregation of the same fills
     (per-maker volume, trades and cash flow over raw.order_filled_events), run directly on
-    the warehouse.
+    the warehouse. The first run also prints, for the marts marked to market at as_of, the
+    share of their rows the refresh changes in value: what any refresh has to rewrite.
 
     uv run python bench/transform.py [--fills 1000000] [--runs 3] [--engine duckdb|postgres]
                                      [--top 8]
