@@ -16,9 +16,11 @@ install:
 	$(UV) sync --frozen
 
 # The Dagster instance: SQLite under DAGSTER_HOME, or PostgreSQL storage when DAGSTER_PG_URL is set.
+# Installed only when DAGSTER_HOME has none: an operator's own dagster.yaml is never replaced.
 instance:
 	@mkdir -p "$(DAGSTER_HOME)"
-	@if [ -n "$$DAGSTER_PG_URL" ]; then cp dagster.postgres.yaml "$(DAGSTER_HOME)/dagster.yaml"; \
+	@if [ -e "$(DAGSTER_HOME)/dagster.yaml" ]; then :; \
+	elif [ -n "$$DAGSTER_PG_URL" ]; then cp dagster.postgres.yaml "$(DAGSTER_HOME)/dagster.yaml"; \
 	else cp dagster.yaml "$(DAGSTER_HOME)/dagster.yaml"; fi
 
 # The local subgraph (live), one full sync, then the Dagster UI, the daemon and the API until

@@ -98,12 +98,15 @@ def extract_events(
     page_size: int = PAGE_SIZE,
     meta: Meta | None = None,
     progress: Progress = print,
+    warn: Progress | None = None,
 ) -> ExtractResult:
     """Extract an immutable, timestamped entity into its raw table.
 
     Without `end` this is the incremental run: it continues from the watermark (or `start`)
     to the source's newest block and advances the watermark. With `end` it is a backfill of
     the window [start, end): it has its own resumable cursor and leaves the watermark alone.
+    A window with nothing to read (an entity with no events yet, a source whose head went
+    back past the lookback, a backfill at or after the head) is a no-op reported to `warn`.
     """
     if not entity.timestamped:
         raise ValueError(f"{entity.table} has no timestamp to page on")
@@ -113,6 +116,18 @@ def extract_events(
     cursor_name = entity.table if end is None else f"{entity.table}:{start}-{end}"
     cursor = warehouse.get_cursor(cursor_name) or {}
     result = ExtractResult(entity.table)
+
+    def skip(meta: Meta, reason: str) -> ExtractResult:
+        """An empty plan: no page is read, the watermark and block stay where they were."""
+        (warn or progress)(reason)
+        if cursor.get("plan"):  # a full refresh drops the interrupted run it replaces
+            warehouse.upsert(
+                entity, [], meta.block_number, cursor=(cursor_name, {**cursor, "plan": None})
+            )
+        result.block, result.block_timestamp = meta.block_number, meta.block_timestamp
+        result.extra["skipped"] = reason
+        result.seconds = time.monotonic() - started
+        return result
 
     plan_state = cursor.get("plan")
     if plan_state and not full_refresh:
@@ -132,8 +147,21 @@ def extract_events(
             lo = int(watermark) + 1 - lookback_seconds
         else:
             lo = earliest_timestamp(client, entity, meta.block_number)
-            lo = hi if lo is None else lo
-        lo = min(lo, hi)
+            if lo is None:
+                return skip(
+                    meta,
+                    f"{entity.table}: the source has no {entity.collection} yet at block "
+                    f"{meta.block_number}; nothing to read, the next run looks again",
+                )
+        if lo >= hi:
+            # A source whose head went back (a reindex, a lagging replica) or a backfill window
+            # at or after the head: there is nothing to read, and nothing already loaded moves.
+            what = "backfill window starts" if end is not None else "read would start"
+            return skip(
+                meta,
+                f"{entity.table}: the {what} at {lo}, at or after the source's head "
+                f"(block {meta.block_number}, time {meta.block_timestamp}); nothing to read",
+            )
         plan = Plan.split(meta.block_number, lo, hi, workers * slices_per_worker)
         cursor = {**cursor, "plan": plan.to_state(), "plan_block_timestamp": block_timestamp}
         warehouse.upsert(entity, [], plan.block, cursor=(cursor_name, cursor))
@@ -165,10 +193,14 @@ def extract_events(
             rows = []
     commit(rows)  # what the last messages brought
 
-    cursor.update(block=plan.block, block_timestamp=block_timestamp, plan=None)
     cursor.pop("plan_block_timestamp", None)
+    cursor["plan"] = None
+    if plan.block >= cursor.get("block", 0):
+        cursor.update(block=plan.block, block_timestamp=block_timestamp)
     if end is None:
-        cursor["watermark"] = plan.end - 1
+        # Within the lookback a source can answer from an older head than the last run's:
+        # the watermark never moves back, so the next run does not re-read what it has.
+        cursor["watermark"] = max(plan.end - 1, int(cursor.get("watermark") or 0))
     warehouse.upsert(entity, [], plan.block, cursor=(cursor_name, cursor))
     result.seconds = time.monotonic() - started
     reporter.tick(result, force=True)
@@ -213,10 +245,30 @@ def _scan_all(
         reporter.tick(result)
 
 
+def _check_not_behind(
+    warehouse: Warehouse, entity: Entity, meta: Meta, result: ExtractResult, warn: Progress
+) -> None:
+    """Warn when the source answers from an older block than the one already loaded.
+
+    A reindexing deployment or a lagging replica serves older versions of mutable rows; the
+    loader keeps the newer ones (`Warehouse._upsert_sql`), and the source check fails on it.
+    """
+    loaded = int((warehouse.get_cursor(entity.table) or {}).get("block") or 0)
+    if meta.block_number < loaded:
+        result.extra["loaded_block"] = loaded
+        warn(
+            f"{entity.table}: the source serves block {meta.block_number}, behind block "
+            f"{loaded} already loaded; rows keep their newer versions"
+        )
+
+
 def _finish(
     warehouse: Warehouse, entity: Entity, meta: Meta, result: ExtractResult, started: float
 ) -> ExtractResult:
+    previous = warehouse.get_cursor(entity.table) or {}
     cursor = {"block": meta.block_number, "block_timestamp": meta.block_timestamp}
+    if int(previous.get("block") or 0) > meta.block_number:
+        cursor = previous  # never record an older block than the rows already hold
     warehouse.upsert(entity, [], meta.block_number, cursor=(entity.table, cursor))
     result.block, result.block_timestamp = meta.block_number, meta.block_timestamp
     result.seconds = time.monotonic() - started
@@ -251,11 +303,13 @@ def extract_reference(
     *,
     full_refresh: bool = False,
     progress: Progress = print,
+    warn: Progress | None = None,
 ) -> ExtractResult:
     """A reference entity: a full scan the first time (or when asked), then only stale ids."""
     started, meta = time.monotonic(), client.meta()
     result = ExtractResult(entity.table)
     reporter = _Reporter(progress, entity.table)
+    _check_not_behind(warehouse, entity, meta, result, warn or progress)
     if full_refresh or warehouse.get_cursor(entity.table) is None:
         _scan_all(client, warehouse, entity, meta.block_number, result, reporter)
     else:
@@ -290,12 +344,18 @@ def followed_wallets(
 
 
 def extract_user_positions(
-    client: SubgraphClient, warehouse: Warehouse, wallets: Sequence[str], *, progress=print
+    client: SubgraphClient,
+    warehouse: Warehouse,
+    wallets: Sequence[str],
+    *,
+    progress: Progress = print,
+    warn: Progress | None = None,
 ) -> ExtractResult:
     """The pnl subgraph's current positions of the followed wallets."""
     started, meta = time.monotonic(), client.meta()
     result = ExtractResult(USER_POSITIONS.table, extra={"wallets": len(wallets)})
     reporter = _Reporter(progress, USER_POSITIONS.table)
+    _check_not_behind(warehouse, USER_POSITIONS, meta, result, warn or progress)
     refresh_by_ids(
         client, warehouse, USER_POSITIONS, wallets,
         key="user_in", block=meta.block_number, result=result, reporter=reporter,

@@ -47,6 +47,9 @@ class Plan:
 
     @classmethod
     def split(cls, block: int, start: int, end: int, parts: int) -> Plan:
+        """Cut [start, end) into at most `parts` slices; an empty range has none (done)."""
+        if end <= start:
+            return cls(block, start, start)
         parts = max(1, min(parts, end - start))
         step = -(-(end - start) // parts)  # ceiling division: the last slice may be shorter
         bounds = [*range(start, end, step), end]

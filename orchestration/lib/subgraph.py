@@ -4,18 +4,22 @@ graph-node reports most failures as HTTP 200 with an `errors` array; hosted serv
 400/429/500/503 and, on Goldsky, a "surpassed your query allowance" body. Transient ones
 (rate limits, 5xx, timeouts, indexing hiccups, connection errors) are retried with
 exponential backoff and jitter, honouring `Retry-After`; a query the server rejects as
-invalid is not retried. When retries are spent the error names the source, the query and
-the last failure, so an operator reading a failed run knows what to fix.
+invalid is not retried. Neither is what a typo in the configuration causes: a URL that is
+not http(s), a host name that does not exist, a 4xx other than 408/429 (a wrong path answers
+404, often with an HTML body): those fail at once. When retries are spent the error names the
+source, the query and the last failure, so an operator reading a failed run knows what to fix.
 """
 
 from __future__ import annotations
 
 import logging
 import random
+import socket
 import threading
 import time
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import orjson
 import requests
@@ -36,8 +40,19 @@ _PERMANENT_MARKERS = (
 )
 
 
+# Statuses worth another attempt; every other 4xx says the request itself is wrong.
+_RETRYABLE_4XX = (408, 429)
+# Resolver answers that a host name does not exist: a typo, not a network hiccup.
+_NO_SUCH_HOST = {socket.EAI_NONAME, getattr(socket, "EAI_NODATA", socket.EAI_NONAME)}
+
+
 class SubgraphError(RuntimeError):
     """A subgraph query failed for good."""
+
+
+class SourceRejected(SubgraphError):
+    """The request can never succeed as configured (URL, host, path, query): retrying it,
+    here or as a retried step, only delays the error the operator has to read."""
 
 
 class _Retryable(Exception):
@@ -129,7 +144,17 @@ class SubgraphClient:
             response = self._session().post(
                 self.url, json={"query": query, "variables": variables or {}}, timeout=self.timeout
             )
+        except (requests.exceptions.InvalidSchema, requests.exceptions.MissingSchema,
+                requests.exceptions.InvalidURL) as exc:  # fmt: skip
+            raise SourceRejected(f"{self.name}: {self.url!r} is not a valid http(s) URL") from exc
         except requests.RequestException as exc:
+            unresolved = _unresolved_host(exc)
+            if unresolved is not None:
+                host = urlsplit(self.url).hostname
+                raise SourceRejected(
+                    f"{self.name} ({self.url}): the host {host!r} does not resolve "
+                    f"({unresolved.strerror})"
+                ) from exc
             raise _Retryable(f"{type(exc).__name__}: {exc}") from exc
         body = response.content
         # Goldsky's allowance message is a short body, sometimes with a 200; data pages are not.
@@ -137,27 +162,28 @@ class SubgraphClient:
             raise _Retryable(
                 f"HTTP {response.status_code} rate limited: {_head(body)}", _retry_after(response)
             )
-        if response.status_code == 429 or response.status_code >= 500:
-            raise _Retryable(f"HTTP {response.status_code}: {_head(body)}", _retry_after(response))
+        status = response.status_code
+        if status in _RETRYABLE_4XX or status >= 500:
+            raise _Retryable(f"HTTP {status}: {_head(body)}", _retry_after(response))
         try:
             payload = orjson.loads(body)  # pages are large: parsing is the client's main cost
         except orjson.JSONDecodeError as exc:
-            raise _Retryable(
-                f"HTTP {response.status_code}, body is not JSON: {_head(body)}"
-            ) from exc
+            if status >= 400:
+                raise SourceRejected(
+                    f"{self.name} ({self.url}) answered HTTP {status}: {_head(body)}"
+                ) from exc
+            raise _Retryable(f"HTTP {status}, body is not JSON: {_head(body)}") from exc
         errors = payload.get("errors") if isinstance(payload, dict) else None
         if errors:
             message = "; ".join(str(e.get("message", e)) for e in errors)
             if any(marker in message for marker in _PERMANENT_MARKERS):
-                raise SubgraphError(
+                raise SourceRejected(
                     f"{self.name} ({self.url}) rejected the query: {message}; "
                     f"query: {_summary(query)}"
                 )
             raise _Retryable(f"GraphQL error: {message}")
-        if response.status_code >= 400:
-            raise SubgraphError(
-                f"{self.name} ({self.url}) answered HTTP {response.status_code}: {_head(body)}"
-            )
+        if status >= 400:
+            raise SourceRejected(f"{self.name} ({self.url}) answered HTTP {status}: {_head(body)}")
         data = payload.get("data") if isinstance(payload, dict) else None
         if data is None:
             raise _Retryable(f"response without data: {_head(body)}")
@@ -171,6 +197,23 @@ class SubgraphClient:
             has_indexing_errors=bool(meta["hasIndexingErrors"]),
             deployment=str(meta.get("deployment", "")),
         )
+
+
+def _unresolved_host(exc: BaseException) -> socket.gaierror | None:
+    """The resolver's answer when a connection error says the host does not exist."""
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [exc]
+    while pending:
+        error = pending.pop()
+        if error is None or id(error) in seen:
+            continue
+        seen.add(id(error))
+        if isinstance(error, socket.gaierror):
+            return error if error.errno in _NO_SUCH_HOST else None
+        # requests and urllib3 wrap the resolver's error in `args` and `reason`.
+        pending += [error.__cause__, error.__context__, getattr(error, "reason", None)]
+        pending += [a for a in error.args if isinstance(a, BaseException)]
+    return None
 
 
 def _retry_after(response: requests.Response) -> float | None:

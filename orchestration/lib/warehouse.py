@@ -109,7 +109,10 @@ class Warehouse:
             f"{entity.table}.{_quote(c)} is distinct from excluded.{_quote(c)}"
             for c in entity.fields[1:]
         )
-        return insert + f"on conflict (id) do update set {updates} where {changed}"
+        # A source answering from an older block (a reindex, a lagging replica) never
+        # replaces a version that landed from a newer one.
+        newer = f"{entity.table}._block_number <= excluded._block_number"
+        return insert + f"on conflict (id) do update set {updates} where ({changed}) and {newer}"
 
     def _select_casts(self, entity: Entity) -> str:
         return ", ".join(_quote(c) for c in entity.fields)

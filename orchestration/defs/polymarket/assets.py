@@ -1,5 +1,7 @@
 """Raw Polymarket assets: subgraph entities landed in the `raw` schema of the warehouse."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import dagster as dg
@@ -16,6 +18,7 @@ from orchestration.lib.entities import (
     USER_POSITIONS,
     Entity,
 )
+from orchestration.lib.subgraph import SourceRejected
 
 KINDS = {"polymarket", "graphql"}
 POOL = "warehouse"  # see dagster.yaml: one warehouse step at a time
@@ -40,6 +43,18 @@ class ExtractConfig(dg.Config):
 class RefreshConfig(dg.Config):
     full_refresh: bool = False
     """Rescan every entity instead of only those that can have changed."""
+
+
+@contextmanager
+def fail_at_once_on_rejection() -> Iterator[None]:
+    """A request the source rejects for good (a mistyped URL or host, a 404, an invalid query)
+    fails the step at once: the retry policy is for outages, not for configuration errors."""
+    try:
+        yield
+    except SourceRejected as exc:
+        # The message names the source, the URL and the reason; the stack of the HTTP
+        # library below it tells an operator nothing more.
+        raise dg.Failure(description=str(exc), allow_retries=False) from None
 
 
 def parse_start(value: str | None) -> int | None:
@@ -69,7 +84,7 @@ def _event_asset(entity: Entity) -> dg.AssetsDefinition:
         subgraphs: SubgraphsResource,
     ) -> dg.MaterializeResult:
         client = subgraphs.client(entity.subgraph)
-        with warehouse.connect() as wh:
+        with fail_at_once_on_rejection(), warehouse.connect() as wh:
             result = extract.extract_events(
                 client,
                 wh,
@@ -79,6 +94,7 @@ def _event_asset(entity: Entity) -> dg.AssetsDefinition:
                 full_refresh=config.full_refresh,
                 workers=config.workers,
                 progress=context.log.info,
+                warn=context.log.warning,
             )
             total = wh.count(entity)
         return dg.MaterializeResult(
@@ -110,13 +126,14 @@ def _reference_asset(entity: Entity, upstream: Entity) -> dg.AssetsDefinition:
         warehouse: WarehouseResource,
         subgraphs: SubgraphsResource,
     ) -> dg.MaterializeResult:
-        with warehouse.connect() as wh:
+        with fail_at_once_on_rejection(), warehouse.connect() as wh:
             result = extract.extract_reference(
                 subgraphs.client(entity.subgraph),
                 wh,
                 entity,
                 full_refresh=config.full_refresh,
                 progress=context.log.info,
+                warn=context.log.warning,
             )
             total = wh.count(entity)
         return dg.MaterializeResult(metadata={**result.metadata(), "table_rows": total})
@@ -143,7 +160,7 @@ def user_positions(
     settings: PipelineSettings,
 ) -> dg.MaterializeResult:
     """The pnl subgraph's positions of the followed wallets (top traders and wallets asked for)."""
-    with warehouse.connect() as wh:
+    with fail_at_once_on_rejection(), warehouse.connect() as wh:
         wallets = extract.followed_wallets(
             wh,
             top=settings.follow_top_traders,
@@ -151,7 +168,11 @@ def user_positions(
             excluded=settings.excluded,
         )
         result = extract.extract_user_positions(
-            subgraphs.client("pnl"), wh, wallets, progress=context.log.info
+            subgraphs.client("pnl"),
+            wh,
+            wallets,
+            progress=context.log.info,
+            warn=context.log.warning,
         )
         total = wh.count(USER_POSITIONS)
     return dg.MaterializeResult(metadata={**result.metadata(), "table_rows": total})

@@ -7,6 +7,7 @@ backfills and the scheduled incremental runs can overlap safely because loads ar
 
 import dagster as dg
 
+from orchestration.defs.polymarket.assets import fail_at_once_on_rejection
 from orchestration.defs.polymarket.jobs import WAREHOUSE_WRITER
 from orchestration.defs.resources import SubgraphsResource, WarehouseResource
 from orchestration.lib import extract
@@ -34,7 +35,7 @@ def backfill_event_day(
     """Extract one day of fills, splits, merges and redemptions."""
     window = context.partition_time_window
     start, end = int(window.start.timestamp()), int(window.end.timestamp())
-    with warehouse.connect() as wh:
+    with fail_at_once_on_rejection(), warehouse.connect() as wh:
         for entity in EVENT_ENTITIES:
             result = extract.extract_events(
                 subgraphs.client(entity.subgraph),
@@ -44,6 +45,7 @@ def backfill_event_day(
                 end=end,
                 workers=config.workers,
                 progress=context.log.info,
+                warn=context.log.warning,
             )
             context.log_event(
                 dg.AssetMaterialization(
