@@ -9,6 +9,10 @@ from dataclasses import dataclass
 DEFAULT_END_TIME = 1_777_334_400
 DEFAULT_BLOCK_TIME = 2
 DEFAULT_GENESIS_BLOCK = 60_000_000
+# A real Polygon block and its time (the V2 MINT match of shared/data/chain): the JSON-RPC
+# face numbers and dates its blocks from here, 2 s apart, as Polygon roughly does.
+POLYGON_REFERENCE_BLOCK = 85_671_485
+POLYGON_REFERENCE_TIME = 1_776_463_014
 
 # Subgraph short name -> (Goldsky name, version) as in DESIGN section 1.
 SUBGRAPHS: dict[str, tuple[str, str]] = {
@@ -45,10 +49,12 @@ class Chain:
         """The last block whose timestamp is at or before `timestamp`."""
         return self.genesis_block + (timestamp - self.genesis_time) // self.block_time
 
-    def block_hash(self, number: int) -> str:
+    def block_hash(self, number: int, fork: int = 0) -> str:
+        """The hash of block `number`; `fork` > 0 gives the block that replaced it in a reorg."""
         # The hash looks random but carries its number (xor-masked by the digest), so
         # `block: {hash: ...}` can be answered without a table of every block.
-        digest = hashlib.sha256(b"block:%d" % number).digest()[:24]
+        seed = b"block:%d" % number if fork == 0 else b"block:%d:fork:%d" % (number, fork)
+        digest = hashlib.sha256(seed).digest()[:24]
         return "0x" + digest.hex() + format(number ^ _mask(digest), "016x")
 
     def block_number_of_hash(self, block_hash: str) -> int | None:
@@ -61,6 +67,10 @@ class Chain:
         except ValueError:
             return None
         return number if self.block_hash(number) == "0x" + text else None
+
+
+def polygon_chain() -> Chain:
+    return Chain(POLYGON_REFERENCE_BLOCK, POLYGON_REFERENCE_TIME, DEFAULT_BLOCK_TIME)
 
 
 def _mask(digest: bytes) -> int:

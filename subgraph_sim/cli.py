@@ -6,9 +6,13 @@ import argparse
 import sys
 import time
 
+from subgraph_sim.chain import POLYGON_REFERENCE_BLOCK
 from subgraph_sim.dataset import Dataset
 from subgraph_sim.faults import FAULT_MODES, SimControl
 from subgraph_sim.generator import PRESETS, generate
+from subgraph_sim.rpc import RpcFace
+from subgraph_sim.rpc_control import RpcControl
+from subgraph_sim.synthetic_logs import build_store
 
 # Live data needs trades beyond the initial head; six hours of them unless told otherwise.
 LIVE_FUTURE_SECONDS = 6 * 3600
@@ -69,6 +73,15 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument(
         "--live", action="store_true", help="the head follows the wall clock; head time is now"
     )
+    c = serve.add_argument_group("the JSON-RPC face at /rpc (settings: POST /_sim/rpc)")
+    c.add_argument("--chain-logs", help="comma-separated files of logs (receipt, array, lines)")
+    c.add_argument("--chain-synthetic-logs", type=int, default=0, help="random logs to add")
+    c.add_argument("--chain-first-block", type=int, default=POLYGON_REFERENCE_BLOCK - 10_000)
+    c.add_argument("--chain-blocks", type=int, default=20_000, help="blocks the random logs span")
+    c.add_argument("--chain-skew", type=float, default=1.0, help=">1 crowds early blocks")
+    c.add_argument("--chain-seed", type=int, default=0)
+    c.add_argument("--rpc-head-block", type=int, help="default: the newest block with a log")
+    c.add_argument("--rpc-latency-ms", type=float, default=0.0)
     b = serve.add_argument_group("lifetime")
     b.add_argument("--idle-timeout", type=float, help="exit after this many seconds unqueried")
     b.add_argument("--max-seconds", type=float, help="exit after this many seconds")
@@ -89,6 +102,19 @@ def _dataset(args: argparse.Namespace) -> Dataset:
         overrides.setdefault("end_time", int(time.time()))
         overrides.setdefault("future_seconds", LIVE_FUTURE_SECONDS)
     return generate(args.dataset, **overrides)
+
+
+def _rpc_face(args: argparse.Namespace) -> RpcFace:
+    store = build_store(
+        [path for path in (args.chain_logs or "").split(",") if path],
+        args.chain_synthetic_logs,
+        first_block=args.chain_first_block,
+        blocks=args.chain_blocks,
+        skew=args.chain_skew,
+        seed=args.chain_seed,
+        head_block=args.rpc_head_block,
+    )
+    return RpcFace(RpcControl(store, latency_ms=args.rpc_latency_ms))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -123,5 +149,6 @@ def main(argv: list[str] | None = None) -> int:
         idle_timeout=args.idle_timeout,
         max_seconds=args.max_seconds,
         exit_with_parent=args.exit_with_parent,
+        rpc=_rpc_face(args),
     )
     return 0

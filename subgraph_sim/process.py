@@ -48,6 +48,17 @@ class SimProcess:
     def urls(self) -> dict[str, str]:
         return {subgraph: self.url(subgraph) for subgraph in SUBGRAPHS}
 
+    @property
+    def rpc_url(self) -> str:
+        """The Polygon JSON-RPC face."""
+        return f"{self.base_url}/rpc"
+
+    def rpc_control(self, **changes: Any) -> dict[str, Any]:
+        """POST /_sim/rpc: the JSON-RPC face's limits, faults, head and reorgs; its new state."""
+        response = requests.post(f"{self.base_url}/_sim/rpc", json=changes, timeout=60)
+        response.raise_for_status()
+        return response.json()
+
     def control(self, **changes: Any) -> dict[str, Any]:
         """POST /_sim/control; returns the new state."""
         response = requests.post(f"{self.base_url}/_sim/control", json=changes, timeout=10)

@@ -18,10 +18,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from subgraph_sim.chain import BY_PATH_NAME, SUBGRAPHS
+from subgraph_sim.chain import BY_PATH_NAME, SUBGRAPHS, polygon_chain
 from subgraph_sim.dataset import Dataset
 from subgraph_sim.executor import QueryContext, SubgraphService, error_body
 from subgraph_sim.faults import SimControl
+from subgraph_sim.logstore import ChainLogStore
+from subgraph_sim.rpc import RpcFace
+from subgraph_sim.rpc_control import RpcControl
 
 HOST = "127.0.0.1"  # never exposed beyond this machine
 
@@ -31,7 +34,7 @@ def _json(body: bytes | dict, status: int = 200) -> Response:
     return Response(data, status_code=status, media_type="application/json")
 
 
-def create_app(dataset: Dataset, control: SimControl) -> Starlette:
+def create_app(dataset: Dataset, control: SimControl, rpc: RpcFace | None = None) -> Starlette:
     services = {name: SubgraphService(name, dataset) for name in SUBGRAPHS}
 
     async def graphql(request: Request) -> Response:
@@ -65,6 +68,7 @@ def create_app(dataset: Dataset, control: SimControl) -> Starlette:
         routes=[
             Route("/subgraphs/{name}/{version}/gn", graphql, methods=["POST"]),
             Route("/_sim/control", control_endpoint, methods=["GET", "POST"]),
+            *(rpc.routes() if rpc is not None else []),
         ]
     )
 
@@ -80,6 +84,7 @@ def _announce(port: int) -> None:
     print(f"subgraph_sim ready on http://{HOST}:{port}", flush=True)
     for short, url in subgraph_urls(port).items():
         print(f"  {short:<9} {url}", flush=True)
+    print(f"  {'rpc':<9} http://{HOST}:{port}/rpc", flush=True)
 
 
 def serve(
@@ -91,10 +96,15 @@ def serve(
     max_seconds: float | None = None,
     exit_with_parent: bool = False,
     on_ready: Callable[[int], None] = _announce,
+    rpc: RpcFace | None = None,
 ) -> None:
-    """Serve until SIGINT/SIGTERM, `idle_timeout` seconds without a request, or `max_seconds`."""
+    """Serve until SIGINT/SIGTERM, `idle_timeout` seconds without a request, or `max_seconds`.
+
+    The JSON-RPC face serves `rpc`, or an empty chain when none is given.
+    """
+    rpc = rpc or RpcFace(RpcControl(ChainLogStore(polygon_chain())))
     config = uvicorn.Config(
-        create_app(dataset, control),
+        create_app(dataset, control, rpc),
         host=HOST,
         port=port,
         log_level="warning",
@@ -113,7 +123,8 @@ def serve(
         while not server.should_exit:
             await asyncio.sleep(0.2)
             now = control.clock()
-            idle = idle_timeout is not None and now - control.last_request > idle_timeout
+            last_request = max(control.last_request, rpc.control.last_request)
+            idle = idle_timeout is not None and now - last_request > idle_timeout
             expired = max_seconds is not None and now - control.started > max_seconds
             orphaned = exit_with_parent and os.getppid() != parent
             if idle or expired or orphaned:
