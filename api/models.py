@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 WALLET_PATTERN = r"^0x[0-9a-fA-F]{40}$"
 WALLET_EXAMPLE = "0x56687bf447db6ffa42ffe2204a05edaa20f55839"
 WALLET_HELP = "a wallet address: '0x' followed by 40 hexadecimal digits (any case)"
 
 Money = float  # USDC, 6 decimals in the marts
+
+
+def _in_utc(value: datetime) -> datetime:
+    # The warehouses hand timestamps back in their session's zone (DuckDB: the host's,
+    # PostgreSQL: the server's or PGTZ); answers are UTC whatever the host. The marts store
+    # instants, so a value without a zone is already UTC.
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# An instant, always written in UTC with a `Z` (2026-04-20T15:04:05Z).
+UtcDatetime = Annotated[datetime, AfterValidator(_in_utc)]
 
 
 class Timeframe(StrEnum):
@@ -95,7 +107,7 @@ class LeaderboardEntryPublic(_Public):
     wins: int = Field(description="Lifetime closed trader-markets with PnL > 0.", examples=[5])
     losses: int = Field(description="Lifetime closed trader-markets with PnL < 0.", examples=[3])
     markets_traded: int = Field(description="Distinct markets (conditions) touched.", examples=[8])
-    last_trade_at: datetime | None = Field(description="Time of the trader's newest fill.")
+    last_trade_at: UtcDatetime | None = Field(description="Time of the trader's newest fill.")
 
 
 class LeaderboardPublic(_Public):
@@ -109,19 +121,19 @@ class LeaderboardPublic(_Public):
     order: Order
     min_trades: int = Field(description="Eligibility: at least this many fills in the window.")
     min_volume: float = Field(description="Eligibility: at least this much USDC in the window.")
-    as_of: datetime | None = Field(
+    as_of: UtcDatetime | None = Field(
         description="Data watermark: newest extracted event time; windows end here."
     )
 
 
 class TraderPublic(_Public):
     wallet_address: str = Field(examples=[WALLET_EXAMPLE], description="Lower-case address.")
-    first_trade_at: datetime | None = Field(description="Oldest fill.")
-    last_trade_at: datetime | None = Field(description="Newest fill.")
-    first_activity_at: datetime | None = Field(
+    first_trade_at: UtcDatetime | None = Field(description="Oldest fill.")
+    last_trade_at: UtcDatetime | None = Field(description="Newest fill.")
+    first_activity_at: UtcDatetime | None = Field(
         description="Oldest fill, split, merge or redemption."
     )
-    last_activity_at: datetime | None = Field(
+    last_activity_at: UtcDatetime | None = Field(
         description="Newest fill, split, merge or redemption."
     )
     total_trades: int = Field(description="Lifetime fills.", examples=[120])
@@ -179,10 +191,10 @@ class PositionPublic(_Public):
     redeemed_shares: float = Field(description="Shares redeemed.")
     volume: Money = Field(description="USDC of the position's fills.")
     trades: int = Field(description="Fills of the position.")
-    first_trade_at: datetime | None = None
-    last_trade_at: datetime | None = None
-    first_activity_at: datetime | None = None
-    last_activity_at: datetime | None = None
+    first_trade_at: UtcDatetime | None = None
+    last_trade_at: UtcDatetime | None = None
+    first_activity_at: UtcDatetime | None = None
+    last_activity_at: UtcDatetime | None = None
     status: str = Field(
         description="open (holding shares), closed (no shares left, market unresolved), "
         "resolved (market resolved), redeemed (redeemed for USDC).",
@@ -223,7 +235,7 @@ class TraderDetailPublic(_Public):
         description="The 10 positions with the newest activity."
     )
     chart_data: list[DailyStatPublic] = Field(description="The last 30 active days, oldest first.")
-    as_of: datetime | None = Field(description="Data watermark.")
+    as_of: UtcDatetime | None = Field(description="Data watermark.")
 
 
 class TraderStatisticsPublic(_Public):
@@ -231,7 +243,7 @@ class TraderStatisticsPublic(_Public):
     date_from: date | None = Field(description="First day requested (inclusive).")
     date_to: date | None = Field(description="Last day requested (inclusive).")
     series: list[DailyStatPublic] = Field(description="One entry per active UTC day, oldest first.")
-    as_of: datetime | None = Field(description="Data watermark.")
+    as_of: UtcDatetime | None = Field(description="Data watermark.")
 
 
 class PositionsPublic(_Public):
@@ -241,7 +253,7 @@ class PositionsPublic(_Public):
     page: int
     limit: int
     total_pages: int
-    as_of: datetime | None = Field(description="Data watermark.")
+    as_of: UtcDatetime | None = Field(description="Data watermark.")
 
 
 class TraderSearchResultPublic(_Public):
@@ -249,7 +261,7 @@ class TraderSearchResultPublic(_Public):
     total_trades: int = Field(description="Lifetime fills.")
     total_volume: Money = Field(description="Lifetime USDC of fills.")
     total_pnl: Money = Field(description="Lifetime PnL.")
-    last_trade_at: datetime | None = None
+    last_trade_at: UtcDatetime | None = None
 
 
 class TraderSearchPublic(_Public):
@@ -273,7 +285,7 @@ class ReadyPublic(BaseModel):
     cache: str = Field(description="redis or memory.")
     cache_status: str = Field(description="ok, or down (answers come from the warehouse).")
     version: str | None = Field(description="The marts publication being served.")
-    as_of: datetime | None = Field(description="Its data watermark.")
+    as_of: UtcDatetime | None = Field(description="Its data watermark.")
 
 
 class TaskLaunchedPublic(BaseModel):

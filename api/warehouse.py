@@ -125,6 +125,8 @@ class _Snapshot:
         self.version = version
         self.db = duckdb.connect(":memory:")
         self.db.execute("set threads = 2")
+        # Not the host's zone: timestamps come back, and dates compute, in UTC on every cursor.
+        self.db.execute("set global TimeZone = 'UTC'")
         self.db.execute("create schema marts")
         self.tables: list[str] = []
         for path in sorted(folder.glob("*.parquet")):
