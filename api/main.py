@@ -84,7 +84,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(WarehouseUnavailable)
     async def warehouse_unavailable(request: Request, exc: WarehouseUnavailable) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": "5"})
+        # The message names paths, SQL and driver errors: the operator reads it in the log,
+        # the client gets the plain reason.
+        log.warning("%s %s: 503, %s", request.method, request.url.path, exc)
+        return JSONResponse({"detail": exc.reason}, status_code=503, headers={"Retry-After": "5"})
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

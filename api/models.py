@@ -281,7 +281,9 @@ class ReadyPublic(BaseModel):
     status: str = Field(description="ready, or not_ready.", examples=["ready"])
     warehouse: str = Field(description="postgres or duckdb (the published snapshot).")
     warehouse_ok: bool
-    warehouse_error: str | None = None
+    warehouse_error: str | None = Field(
+        None, description="Why the marts cannot be read, in plain words (the detail is logged)."
+    )
     cache: str = Field(description="redis or memory.")
     cache_status: str = Field(description="ok, or down (answers come from the warehouse).")
     version: str | None = Field(description="The marts publication being served.")
