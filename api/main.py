@@ -37,6 +37,8 @@ computed by the polyboard pipeline (Dagster extraction of the Polymarket subgrap
 - Windows (1d, 7d, 30d, all) end at `as_of`, the newest extracted event, not the wall clock.
 - Wallets are `0x` + 40 hex digits ({WALLET_HELP}); any case is accepted, answers are
   lower-case. Example: `{WALLET_EXAMPLE}`.
+- Query parameters: one left out takes its default; an empty or repeated one is a 422;
+  unknown ones are ignored. Days are `YYYY-MM-DD`.
 - Responses are cached per marts publication: a new publication is visible at once.
 - `/api/v1/admin/*` needs `Authorization: Bearer <ADMIN_API_TOKEN>`.
 """

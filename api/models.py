@@ -60,30 +60,6 @@ class MarketOutcome(StrEnum):
     open = "open"
 
 
-class LeaderboardQuery(BaseModel):
-    """Query of GET /traders/leaderboard; unknown parameters are ignored."""
-
-    timeframe: Timeframe = Field(
-        Timeframe.d7, description="Window ending at the data watermark: 1d, 7d, 30d or all."
-    )
-    sort_by: SortBy = Field(
-        SortBy.pnl, description="Rank by pnl, volume, win_rate or trades (within the window)."
-    )
-    order: Order = Field(Order.desc, description="desc (best first) or asc.")
-    min_trades: int | None = Field(
-        None, ge=0, le=1_000_000_000, description="Minimum fills in the window (MIN_TRADER_TRADES)."
-    )
-    min_volume: float | None = Field(
-        None,
-        ge=0,
-        le=1e15,
-        allow_inf_nan=False,
-        description="Minimum USDC volume in the window (MIN_TRADER_VOLUME).",
-    )
-    page: int = Field(1, ge=1, le=100_000, description="Page, from 1.")
-    limit: int = Field(20, ge=1, le=100, description="Page size, 1 to 100.")
-
-
 class _Public(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 

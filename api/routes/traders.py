@@ -8,13 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import math
-from datetime import date
 from decimal import Decimal
-from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response
-from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, ValidationError
+from fastapi import APIRouter, HTTPException, Request, Response
 
 from api import queries
 from api.cache import params_hash
@@ -24,8 +20,6 @@ from api.models import (
     ErrorPublic,
     LeaderboardEntryPublic,
     LeaderboardPublic,
-    LeaderboardQuery,
-    MarketOutcome,
     PositionPublic,
     PositionsPublic,
     PositionStatus,
@@ -37,6 +31,14 @@ from api.models import (
     TraderSearchPublic,
     TraderSearchResultPublic,
     TraderStatisticsPublic,
+)
+from api.params import (
+    LeaderboardQuery,
+    PositionsQuery,
+    SearchQuery,
+    StatisticsQuery,
+    openapi_parameters,
+    parse_query,
 )
 from api.routes import API_PREFIX
 
@@ -67,46 +69,18 @@ def _pages(total: int, limit: int) -> int:
     return math.ceil(total / limit) if total else 0
 
 
-def _query_parameters(model: type[BaseModel]) -> list[dict]:
-    """OpenAPI query parameters from a model (for routes that validate their query themselves)."""
-    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
-    return [
-        {
-            "name": name,
-            "in": "query",
-            "required": False,
-            "description": prop.get("description", ""),
-            "schema": {k: v for k, v in prop.items() if k != "description"},
-        }
-        for name, prop in schema["properties"].items()
-    ]
-
-
-def _parse_query(model: type[BaseModel], request: Request):
-    # Empty values mean "not given", as FastAPI treats them for optional parameters.
-    raw = {k: v for k, v in request.query_params.items() if v != ""}
-    try:
-        return model.model_validate(raw)
-    except ValidationError as exc:
-        raise RequestValidationError(
-            [{**e, "loc": ("query", *e["loc"])} for e in exc.errors(include_url=False)]
-        ) from None
-
-
 @router.get(
     "/leaderboard",
     response_model=LeaderboardPublic,
     summary="Ranked traders over a timeframe",
     responses={**UNAVAILABLE, **VALIDATION_ERROR},
-    openapi_extra={"parameters": _query_parameters(LeaderboardQuery)},
+    openapi_extra={"parameters": openapi_parameters(LeaderboardQuery)},
 )
 async def get_leaderboard(request: Request, state: StateDep) -> Response:
     """Traders eligible in the window (at least `min_trades` fills and `min_volume` USDC),
     ranked with SQL RANK() by the sort column: ties share a rank and display in wallet order.
     Windows end at `as_of`, the newest extracted event, not the wall clock."""
-    # The hottest endpoint validates its query with one model: FastAPI's per-parameter
-    # resolution would cost more than the cache hit itself (bench/api.py, P4).
-    query = _parse_query(LeaderboardQuery, request)
+    query = parse_query(LeaderboardQuery, request)
     timeframe, sort_by, order, page, limit = (
         query.timeframe,
         query.sort_by,
@@ -174,23 +148,13 @@ async def get_leaderboard(request: Request, state: StateDep) -> Response:
     "/search",
     response_model=TraderSearchPublic,
     summary="Find traders by wallet prefix",
-    responses=UNAVAILABLE,
+    responses={**UNAVAILABLE, **VALIDATION_ERROR},
+    openapi_extra={"parameters": openapi_parameters(SearchQuery)},
 )
-async def search_traders(
-    state: StateDep,
-    q: Annotated[
-        str,
-        Query(
-            min_length=1,
-            max_length=42,
-            pattern=r"^(0[xX])?[0-9a-fA-F]{1,40}$",
-            description="Start of a wallet address, hexadecimal, with or without 0x; any case.",
-            examples=["0x5668"],
-        ),
-    ],
-    limit: Annotated[int, Query(ge=1, le=50, description="At most this many results.")] = 10,
-) -> Response:
+async def search_traders(request: Request, state: StateDep) -> Response:
     """Wallets starting with `q` (case-insensitive), most active first (fills, then volume)."""
+    query = parse_query(SearchQuery, request)
+    q, limit = query.q, query.limit
     prefix = q.lower()
     if not prefix.startswith("0x"):
         prefix = "0x" + prefix
@@ -259,30 +223,15 @@ async def get_trader(wallet_address: WalletPath, state: StateDep) -> Response:
     response_model=TraderStatisticsPublic,
     summary="A trader's daily statistics",
     responses={**NOT_FOUND, **UNAVAILABLE},
+    openapi_extra={"parameters": openapi_parameters(StatisticsQuery)},
 )
 async def get_trader_statistics(
-    wallet_address: WalletPath,
-    state: StateDep,
-    date_from: Annotated[
-        date | None, Query(alias="from", description="First UTC day, inclusive (YYYY-MM-DD).")
-    ] = None,
-    date_to: Annotated[
-        date | None, Query(alias="to", description="Last UTC day, inclusive (YYYY-MM-DD).")
-    ] = None,
+    wallet_address: WalletPath, request: Request, state: StateDep
 ) -> Response:
     """One entry per UTC day with activity: fills, volume, cash flow, realized PnL, and the
     end-of-day state (cumulative PnL = realized + unrealized, open positions)."""
-    if date_from is not None and date_to is not None and date_from > date_to:
-        raise RequestValidationError(
-            [
-                {
-                    "type": "value_error",
-                    "loc": ("query", "from"),
-                    "msg": "`from` must be on or before `to`",
-                    "input": date_from.isoformat(),
-                }
-            ]
-        )
+    query = parse_query(StatisticsQuery, request)
+    date_from, date_to = query.date_from, query.date_to
     warehouse = state.warehouse
 
     async def compute() -> bytes | None:
@@ -321,25 +270,14 @@ async def get_trader_statistics(
     response_model=PositionsPublic,
     summary="A trader's positions",
     responses={**NOT_FOUND, **UNAVAILABLE},
+    openapi_extra={"parameters": openapi_parameters(PositionsQuery)},
 )
 async def get_trader_positions(
-    wallet_address: WalletPath,
-    state: StateDep,
-    status: Annotated[
-        PositionStatus,
-        Query(
-            description="all; open (holding shares); closed (no shares, market unresolved); "
-            "resolved (market resolved); redeemed (redeemed for USDC)."
-        ),
-    ] = PositionStatus.all,
-    outcome: Annotated[
-        MarketOutcome | None,
-        Query(description="Only positions whose trader-market is a win, loss, flat or open."),
-    ] = None,
-    page: Annotated[int, Query(ge=1, le=100_000, description="Page, from 1.")] = 1,
-    limit: Annotated[int, Query(ge=1, le=100, description="Page size, 1 to 100.")] = 50,
+    wallet_address: WalletPath, request: Request, state: StateDep
 ) -> Response:
     """One entry per position (trader, outcome token), newest activity first."""
+    query = parse_query(PositionsQuery, request)
+    status, outcome, page, limit = query.status, query.outcome, query.page, query.limit
     status_filter = None if status is PositionStatus.all else status.value
     outcome_filter = outcome.value if outcome is not None else None
     warehouse = state.warehouse
