@@ -33,6 +33,8 @@ computed by the polyboard pipeline (Dagster extraction of the Polymarket subgrap
 
 - Money is USDC; prices are in [0, 1]. PnL follows average-cost accounting: realized on
   sells, merges and redemptions, unrealized = shares x (mark - average price).
+- `decimals=string` writes amounts, shares, prices and rates as exact decimal strings
+  (default: JSON numbers, which most readers hold as float64).
 - Times are UTC, written with `Z` (`2026-04-20T15:04:05Z`); days are UTC calendar days.
 - Windows (1d, 7d, 30d, all) end at `as_of`, the newest extracted event, not the wall clock.
 - Wallets are `0x` + 40 hex digits ({WALLET_HELP}); any case is accepted, answers are

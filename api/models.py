@@ -3,16 +3,60 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    SerializationInfo,
+    WithJsonSchema,
+)
 
 WALLET_PATTERN = r"^0x[0-9a-fA-F]{40}$"
 WALLET_EXAMPLE = "0x56687bf447db6ffa42ffe2204a05edaa20f55839"
 WALLET_HELP = "a wallet address: '0x' followed by 40 hexadecimal digits (any case)"
 
-Money = float  # USDC, 6 decimals in the marts
+
+class DecimalFormat(StrEnum):
+    """How an answer writes the marts' decimals (the `decimals` query parameter)."""
+
+    number = "number"
+    string = "string"
+
+
+DECIMAL_STRING_PATTERN = r"^-?[0-9]+(\.[0-9]+)?$"
+
+
+def _write_decimal(value: Decimal, info: SerializationInfo) -> float | str:
+    # Most JSON readers turn a number into a float64, exact to about 15 significant digits:
+    # USDC above ~9e9 loses its micro-dollars. The string keeps every digit the marts hold.
+    if info.context is not None and info.context.get("decimals") == DecimalFormat.string:
+        return format(value, "f")
+    return float(value)
+
+
+# An exact decimal of the marts: a JSON number by default, a decimal string with
+# `decimals=string` (`"12345678901.123456"`).
+ExactDecimal = Annotated[
+    Decimal,
+    PlainSerializer(_write_decimal, when_used="json"),
+    WithJsonSchema(
+        {"anyOf": [{"type": "number"}, {"type": "string", "pattern": DECIMAL_STRING_PATTERN}]}
+    ),
+]
+Money = ExactDecimal  # USDC, 6 decimals in the marts
+Shares = ExactDecimal  # outcome tokens, 6 decimals
+Price = ExactDecimal  # USDC per share in [0, 1], 18 decimals
+Percent = ExactDecimal  # win rates, 0-100, 6 decimals
+
+
+def dump_json(body: BaseModel, decimals: DecimalFormat) -> bytes:
+    return body.model_dump_json(context={"decimals": decimals}).encode()
 
 
 def _in_utc(value: datetime) -> datetime:
@@ -76,7 +120,7 @@ class LeaderboardEntryPublic(_Public):
         description="USDC of the trader's fills in the timeframe.", examples=[9000]
     )
     total_trades: int = Field(description="Fills in the timeframe.", examples=[42])
-    win_rate: float | None = Field(
+    win_rate: Percent | None = Field(
         description="Lifetime share of closed trader-markets won, 0-100; null with none closed.",
         examples=[62.5],
     )
@@ -96,7 +140,7 @@ class LeaderboardPublic(_Public):
     sort_by: SortBy
     order: Order
     min_trades: int = Field(description="Eligibility: at least this many fills in the window.")
-    min_volume: float = Field(description="Eligibility: at least this much USDC in the window.")
+    min_volume: Money = Field(description="Eligibility: at least this much USDC in the window.")
     as_of: UtcDatetime | None = Field(
         description="Data watermark: newest extracted event time; windows end here."
     )
@@ -121,7 +165,7 @@ class TraderPublic(_Public):
     total_pnl: Money = Field(description="realized + unrealized.", examples=[787.5])
     wins: int = Field(description="Closed trader-markets won.", examples=[5])
     losses: int = Field(description="Closed trader-markets lost.", examples=[3])
-    win_rate: float | None = Field(description="100 x wins / (wins + losses).", examples=[62.5])
+    win_rate: Percent | None = Field(description="100 x wins / (wins + losses).", examples=[62.5])
     markets_traded: int = Field(description="Distinct markets touched.", examples=[8])
     open_positions: int = Field(description="Positions still holding shares.", examples=[2])
 
@@ -151,20 +195,20 @@ class PositionPublic(_Public):
     token_id: str = Field(description="Outcome token id (decimal string).", examples=["1234"])
     condition_id: str | None = Field(description="The market (condition) of the token.")
     outcome_index: int | None = Field(description="Outcome of the token in its condition.")
-    shares: float = Field(description="Shares held now.", examples=[100.0])
-    avg_price: float | None = Field(description="Average cost per share, 0-1.", examples=[0.42])
+    shares: Shares = Field(description="Shares held now.", examples=[100.0])
+    avg_price: Price | None = Field(description="Average cost per share, 0-1.", examples=[0.42])
     cost_basis: Money | None = Field(description="shares x avg_price.")
-    mark_price: float | None = Field(description="Payout once resolved, else last fill price.")
+    mark_price: Price | None = Field(description="Payout once resolved, else last fill price.")
     current_value: Money | None = Field(description="shares x mark_price.")
     realized_pnl: Money = Field(description="Realized PnL of the position.")
     unrealized_pnl: Money = Field(description="shares x (mark - avg_price).")
     total_pnl: Money = Field(description="realized + unrealized.")
     cash_flow: Money = Field(description="USDC received - USDC paid.")
-    bought_shares: float = Field(description="Shares bought.")
-    sold_shares: float = Field(description="Shares sold.")
-    split_shares: float = Field(description="Shares received from splits.")
-    merged_shares: float = Field(description="Shares merged back into USDC.")
-    redeemed_shares: float = Field(description="Shares redeemed.")
+    bought_shares: Shares = Field(description="Shares bought.")
+    sold_shares: Shares = Field(description="Shares sold.")
+    split_shares: Shares = Field(description="Shares received from splits.")
+    merged_shares: Shares = Field(description="Shares merged back into USDC.")
+    redeemed_shares: Shares = Field(description="Shares redeemed.")
     volume: Money = Field(description="USDC of the position's fills.")
     trades: int = Field(description="Fills of the position.")
     first_trade_at: UtcDatetime | None = None

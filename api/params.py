@@ -32,7 +32,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from api.models import MarketOutcome, Order, PositionStatus, SortBy, Timeframe
+from api.models import DecimalFormat, MarketOutcome, Order, PositionStatus, SortBy, Timeframe
 
 Q = TypeVar("Q", bound=BaseModel)
 
@@ -51,7 +51,19 @@ def _day_only(value: Any) -> Any:
 UtcDay = Annotated[date, BeforeValidator(_day_only)]
 
 
-class LeaderboardQuery(BaseModel):
+class _TraderRouteQuery(BaseModel):
+    """What every trader route takes."""
+
+    decimals: DecimalFormat = Field(
+        DecimalFormat.number,
+        description="How USDC amounts, shares, prices and win rates are written: `number` "
+        "(JSON numbers, which most readers hold as float64, exact to about 15 significant "
+        "digits) or `string` (decimal strings with every digit the marts hold: 6 decimals, "
+        "18 for prices).",
+    )
+
+
+class LeaderboardQuery(_TraderRouteQuery):
     """Query of GET /traders/leaderboard."""
 
     timeframe: Timeframe = Field(
@@ -75,7 +87,7 @@ class LeaderboardQuery(BaseModel):
     limit: int = Field(20, ge=1, le=100, description="Page size, 1 to 100.")
 
 
-class SearchQuery(BaseModel):
+class SearchQuery(_TraderRouteQuery):
     """Query of GET /traders/search."""
 
     q: str = Field(
@@ -88,7 +100,11 @@ class SearchQuery(BaseModel):
     limit: int = Field(10, ge=1, le=50, description="At most this many results.")
 
 
-class StatisticsQuery(BaseModel):
+class TraderQuery(_TraderRouteQuery):
+    """Query of GET /traders/{wallet_address}."""
+
+
+class StatisticsQuery(_TraderRouteQuery):
     """Query of GET /traders/{wallet_address}/statistics."""
 
     date_from: UtcDay | None = Field(
@@ -107,7 +123,7 @@ class StatisticsQuery(BaseModel):
         return value
 
 
-class PositionsQuery(BaseModel):
+class PositionsQuery(_TraderRouteQuery):
     """Query of GET /traders/{wallet_address}/positions."""
 
     status: PositionStatus = Field(

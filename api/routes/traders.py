@@ -17,6 +17,7 @@ from api.cache import params_hash
 from api.deps import StateDep, WalletPath
 from api.models import (
     DailyStatPublic,
+    DecimalFormat,
     ErrorPublic,
     LeaderboardEntryPublic,
     LeaderboardPublic,
@@ -31,12 +32,14 @@ from api.models import (
     TraderSearchPublic,
     TraderSearchResultPublic,
     TraderStatisticsPublic,
+    dump_json,
 )
 from api.params import (
     LeaderboardQuery,
     PositionsQuery,
     SearchQuery,
     StatisticsQuery,
+    TraderQuery,
     openapi_parameters,
     parse_query,
 )
@@ -69,6 +72,11 @@ def _pages(total: int, limit: int) -> int:
     return math.ceil(total / limit) if total else 0
 
 
+def _cache_parts(decimals: DecimalFormat, *parts: str) -> tuple[str, ...]:
+    # The body depends on how decimals are written; the default keeps the documented keys.
+    return parts if decimals is DecimalFormat.number else (*parts, f"decimals={decimals.value}")
+
+
 @router.get(
     "/leaderboard",
     response_model=LeaderboardPublic,
@@ -91,6 +99,8 @@ async def get_leaderboard(request: Request, state: StateDep) -> Response:
     settings = state.settings
     min_trades = settings.min_trader_trades if query.min_trades is None else query.min_trades
     min_volume = settings.min_trader_volume if query.min_volume is None else query.min_volume
+    # The threshold as written, not its binary float: SQL compares it with exact decimals.
+    min_volume_exact = Decimal(repr(min_volume))
     params = {
         "sort_by": sort_by.value,
         "order": order.value,
@@ -104,7 +114,7 @@ async def get_leaderboard(request: Request, state: StateDep) -> Response:
     async def compute() -> bytes:
         sql_params = {
             "min_trades": min_trades,
-            "min_volume": Decimal(repr(min_volume)),
+            "min_volume": min_volume_exact,
             "limit": limit,
             "offset": (page - 1) * limit,
         }
@@ -130,14 +140,14 @@ async def get_leaderboard(request: Request, state: StateDep) -> Response:
             sort_by=sort_by,
             order=order,
             min_trades=min_trades,
-            min_volume=min_volume,
+            min_volume=min_volume_exact,
             as_of=warehouse.as_of,
         )
-        return body.model_dump_json().encode()
+        return dump_json(body, query.decimals)
 
     body = await state.cache.get_or_compute(
         "leaderboard",
-        (timeframe.value, params_hash(params)),
+        _cache_parts(query.decimals, timeframe.value, params_hash(params)),
         settings.leaderboard_cache_ttl,
         compute,
     )
@@ -165,11 +175,11 @@ async def search_traders(request: Request, state: StateDep) -> Response:
         body = TraderSearchPublic(
             query=prefix, results=[TraderSearchResultPublic.model_validate(r) for r in rows]
         )
-        return body.model_dump_json().encode()
+        return dump_json(body, query.decimals)
 
     body = await state.cache.get_or_compute(
         "search",
-        (params_hash({"prefix": prefix, "limit": limit}),),
+        _cache_parts(query.decimals, params_hash({"prefix": prefix, "limit": limit})),
         state.settings.leaderboard_cache_ttl,
         compute,
     )
@@ -181,10 +191,12 @@ async def search_traders(request: Request, state: StateDep) -> Response:
     response_model=TraderDetailPublic,
     summary="One trader: totals, window metrics, recent positions, chart",
     responses={**NOT_FOUND, **UNAVAILABLE},
+    openapi_extra={"parameters": openapi_parameters(TraderQuery)},
 )
-async def get_trader(wallet_address: WalletPath, state: StateDep) -> Response:
+async def get_trader(wallet_address: WalletPath, request: Request, state: StateDep) -> Response:
     """Lifetime totals, PnL/volume/trades over 1d, 7d, 30d and all, the trader's leaderboard
     ranks, its most recently active positions and the daily series of its last active days."""
+    query = parse_query(TraderQuery, request)
     warehouse = state.warehouse
     wallet = {"wallet": wallet_address}
 
@@ -208,10 +220,13 @@ async def get_trader(wallet_address: WalletPath, state: StateDep) -> Response:
             chart_data=[DailyStatPublic.model_validate(d) for d in chart],
             as_of=warehouse.as_of,
         )
-        return body.model_dump_json().encode()
+        return dump_json(body, query.decimals)
 
     body = await state.cache.get_or_compute(
-        "trader", (wallet_address,), state.settings.trader_cache_ttl, compute
+        "trader",
+        _cache_parts(query.decimals, wallet_address),
+        state.settings.trader_cache_ttl,
+        compute,
     )
     if body is None:
         raise HTTPException(404, f"no trader {wallet_address} in the marts")
@@ -252,11 +267,13 @@ async def get_trader_statistics(
             series=[DailyStatPublic.model_validate(r) for r in rows],
             as_of=warehouse.as_of,
         )
-        return body.model_dump_json().encode()
+        return dump_json(body, query.decimals)
 
     body = await state.cache.get_or_compute(
         "trader_stats",
-        (wallet_address, params_hash({"from": date_from, "to": date_to})),
+        _cache_parts(
+            query.decimals, wallet_address, params_hash({"from": date_from, "to": date_to})
+        ),
         state.settings.trader_stats_cache_ttl,
         compute,
     )
@@ -310,13 +327,16 @@ async def get_trader_positions(
             total_pages=_pages(total, limit),
             as_of=warehouse.as_of,
         )
-        return body.model_dump_json().encode()
+        return dump_json(body, query.decimals)
 
     key = params_hash(
         {"status": status.value, "outcome": outcome_filter, "page": page, "limit": limit}
     )
     body = await state.cache.get_or_compute(
-        "trader_positions", (wallet_address, key), state.settings.trader_cache_ttl, compute
+        "trader_positions",
+        _cache_parts(query.decimals, wallet_address, key),
+        state.settings.trader_cache_ttl,
+        compute,
     )
     if body is None:
         raise HTTPException(404, f"no trader {wallet_address} in the marts")

@@ -20,21 +20,28 @@ ROUTES: dict[str, dict[str, str]] = {
         "min_volume": "0.5",
         "page": "1",
         "limit": "5",
+        "decimals": "string",
     },
-    "/api/v1/traders/search": {"q": "0x5", "limit": "3"},
-    f"/api/v1/traders/{WALLET}/statistics": {"from": "2020-01-01", "to": "2100-12-31"},
+    "/api/v1/traders/search": {"q": "0x5", "limit": "3", "decimals": "string"},
+    f"/api/v1/traders/{WALLET}": {"decimals": "string"},
+    f"/api/v1/traders/{WALLET}/statistics": {
+        "from": "2020-01-01",
+        "to": "2100-12-31",
+        "decimals": "string",
+    },
     f"/api/v1/traders/{WALLET}/positions": {
         "status": "all",
         "outcome": "win",
         "page": "1",
         "limit": "5",
+        "decimals": "string",
     },
 }
 # What a route needs besides the parameter under test.
 REQUIRED = {"/api/v1/traders/search": {"q": "0x5"}}
 
 CASES = [(route, name, value) for route, values in ROUTES.items() for name, value in values.items()]
-IDS = [f"{route.rsplit('/', 1)[-1]}-{name}" for route, name, _ in CASES]
+IDS = [f"{route.rsplit('/', 1)[-1].strip('{}')}-{name}" for route, name, _ in CASES]
 
 
 @pytest.fixture(scope="module")
