@@ -33,9 +33,14 @@ computed by the polyboard pipeline (Dagster extraction of the Polymarket subgrap
 
 - Money is USDC; prices are in [0, 1]. PnL follows average-cost accounting: realized on
   sells, merges and redemptions, unrealized = shares x (mark - average price).
+- `decimals=string` writes amounts, shares, prices and rates as exact decimal strings
+  (default: JSON numbers, which most readers hold as float64).
+- Times are UTC, written with `Z` (`2026-04-20T15:04:05Z`); days are UTC calendar days.
 - Windows (1d, 7d, 30d, all) end at `as_of`, the newest extracted event, not the wall clock.
 - Wallets are `0x` + 40 hex digits ({WALLET_HELP}); any case is accepted, answers are
   lower-case. Example: `{WALLET_EXAMPLE}`.
+- Query parameters: one left out takes its default; an empty or repeated one is a 422;
+  unknown ones are ignored. Days are `YYYY-MM-DD`.
 - Responses are cached per marts publication: a new publication is visible at once.
 - `/api/v1/admin/*` needs `Authorization: Bearer <ADMIN_API_TOKEN>`.
 """
@@ -83,7 +88,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(WarehouseUnavailable)
     async def warehouse_unavailable(request: Request, exc: WarehouseUnavailable) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": "5"})
+        # The message names paths, SQL and driver errors: the operator reads it in the log,
+        # the client gets the plain reason.
+        log.warning("%s %s: 503, %s", request.method, request.url.path, exc)
+        return JSONResponse({"detail": exc.reason}, status_code=503, headers={"Retry-After": "5"})
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -2,16 +2,72 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    SerializationInfo,
+    WithJsonSchema,
+)
 
 WALLET_PATTERN = r"^0x[0-9a-fA-F]{40}$"
 WALLET_EXAMPLE = "0x56687bf447db6ffa42ffe2204a05edaa20f55839"
 WALLET_HELP = "a wallet address: '0x' followed by 40 hexadecimal digits (any case)"
 
-Money = float  # USDC, 6 decimals in the marts
+
+class DecimalFormat(StrEnum):
+    """How an answer writes the marts' decimals (the `decimals` query parameter)."""
+
+    number = "number"
+    string = "string"
+
+
+DECIMAL_STRING_PATTERN = r"^-?[0-9]+(\.[0-9]+)?$"
+
+
+def _write_decimal(value: Decimal, info: SerializationInfo) -> float | str:
+    # Most JSON readers turn a number into a float64, exact to about 15 significant digits:
+    # USDC above ~9e9 loses its micro-dollars. The string keeps every digit the marts hold.
+    if info.context is not None and info.context.get("decimals") == DecimalFormat.string:
+        return format(value, "f")
+    return float(value)
+
+
+# An exact decimal of the marts: a JSON number by default, a decimal string with
+# `decimals=string` (`"12345678901.123456"`).
+ExactDecimal = Annotated[
+    Decimal,
+    PlainSerializer(_write_decimal, when_used="json"),
+    WithJsonSchema(
+        {"anyOf": [{"type": "number"}, {"type": "string", "pattern": DECIMAL_STRING_PATTERN}]}
+    ),
+]
+Money = ExactDecimal  # USDC, 6 decimals in the marts
+Shares = ExactDecimal  # outcome tokens, 6 decimals
+Price = ExactDecimal  # USDC per share in [0, 1], 18 decimals
+Percent = ExactDecimal  # win rates, 0-100, 6 decimals
+
+
+def dump_json(body: BaseModel, decimals: DecimalFormat) -> bytes:
+    return body.model_dump_json(context={"decimals": decimals}).encode()
+
+
+def _in_utc(value: datetime) -> datetime:
+    # The warehouses hand timestamps back in their session's zone (DuckDB: the host's,
+    # PostgreSQL: the server's or PGTZ); answers are UTC whatever the host. The marts store
+    # instants, so a value without a zone is already UTC.
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# An instant, always written in UTC with a `Z` (2026-04-20T15:04:05Z).
+UtcDatetime = Annotated[datetime, AfterValidator(_in_utc)]
 
 
 class Timeframe(StrEnum):
@@ -48,30 +104,6 @@ class MarketOutcome(StrEnum):
     open = "open"
 
 
-class LeaderboardQuery(BaseModel):
-    """Query of GET /traders/leaderboard; unknown parameters are ignored."""
-
-    timeframe: Timeframe = Field(
-        Timeframe.d7, description="Window ending at the data watermark: 1d, 7d, 30d or all."
-    )
-    sort_by: SortBy = Field(
-        SortBy.pnl, description="Rank by pnl, volume, win_rate or trades (within the window)."
-    )
-    order: Order = Field(Order.desc, description="desc (best first) or asc.")
-    min_trades: int | None = Field(
-        None, ge=0, le=1_000_000_000, description="Minimum fills in the window (MIN_TRADER_TRADES)."
-    )
-    min_volume: float | None = Field(
-        None,
-        ge=0,
-        le=1e15,
-        allow_inf_nan=False,
-        description="Minimum USDC volume in the window (MIN_TRADER_VOLUME).",
-    )
-    page: int = Field(1, ge=1, le=100_000, description="Page, from 1.")
-    limit: int = Field(20, ge=1, le=100, description="Page size, 1 to 100.")
-
-
 class _Public(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -88,14 +120,14 @@ class LeaderboardEntryPublic(_Public):
         description="USDC of the trader's fills in the timeframe.", examples=[9000]
     )
     total_trades: int = Field(description="Fills in the timeframe.", examples=[42])
-    win_rate: float | None = Field(
+    win_rate: Percent | None = Field(
         description="Lifetime share of closed trader-markets won, 0-100; null with none closed.",
         examples=[62.5],
     )
     wins: int = Field(description="Lifetime closed trader-markets with PnL > 0.", examples=[5])
     losses: int = Field(description="Lifetime closed trader-markets with PnL < 0.", examples=[3])
     markets_traded: int = Field(description="Distinct markets (conditions) touched.", examples=[8])
-    last_trade_at: datetime | None = Field(description="Time of the trader's newest fill.")
+    last_trade_at: UtcDatetime | None = Field(description="Time of the trader's newest fill.")
 
 
 class LeaderboardPublic(_Public):
@@ -108,20 +140,20 @@ class LeaderboardPublic(_Public):
     sort_by: SortBy
     order: Order
     min_trades: int = Field(description="Eligibility: at least this many fills in the window.")
-    min_volume: float = Field(description="Eligibility: at least this much USDC in the window.")
-    as_of: datetime | None = Field(
+    min_volume: Money = Field(description="Eligibility: at least this much USDC in the window.")
+    as_of: UtcDatetime | None = Field(
         description="Data watermark: newest extracted event time; windows end here."
     )
 
 
 class TraderPublic(_Public):
     wallet_address: str = Field(examples=[WALLET_EXAMPLE], description="Lower-case address.")
-    first_trade_at: datetime | None = Field(description="Oldest fill.")
-    last_trade_at: datetime | None = Field(description="Newest fill.")
-    first_activity_at: datetime | None = Field(
+    first_trade_at: UtcDatetime | None = Field(description="Oldest fill.")
+    last_trade_at: UtcDatetime | None = Field(description="Newest fill.")
+    first_activity_at: UtcDatetime | None = Field(
         description="Oldest fill, split, merge or redemption."
     )
-    last_activity_at: datetime | None = Field(
+    last_activity_at: UtcDatetime | None = Field(
         description="Newest fill, split, merge or redemption."
     )
     total_trades: int = Field(description="Lifetime fills.", examples=[120])
@@ -133,7 +165,7 @@ class TraderPublic(_Public):
     total_pnl: Money = Field(description="realized + unrealized.", examples=[787.5])
     wins: int = Field(description="Closed trader-markets won.", examples=[5])
     losses: int = Field(description="Closed trader-markets lost.", examples=[3])
-    win_rate: float | None = Field(description="100 x wins / (wins + losses).", examples=[62.5])
+    win_rate: Percent | None = Field(description="100 x wins / (wins + losses).", examples=[62.5])
     markets_traded: int = Field(description="Distinct markets touched.", examples=[8])
     open_positions: int = Field(description="Positions still holding shares.", examples=[2])
 
@@ -163,26 +195,26 @@ class PositionPublic(_Public):
     token_id: str = Field(description="Outcome token id (decimal string).", examples=["1234"])
     condition_id: str | None = Field(description="The market (condition) of the token.")
     outcome_index: int | None = Field(description="Outcome of the token in its condition.")
-    shares: float = Field(description="Shares held now.", examples=[100.0])
-    avg_price: float | None = Field(description="Average cost per share, 0-1.", examples=[0.42])
+    shares: Shares = Field(description="Shares held now.", examples=[100.0])
+    avg_price: Price | None = Field(description="Average cost per share, 0-1.", examples=[0.42])
     cost_basis: Money | None = Field(description="shares x avg_price.")
-    mark_price: float | None = Field(description="Payout once resolved, else last fill price.")
+    mark_price: Price | None = Field(description="Payout once resolved, else last fill price.")
     current_value: Money | None = Field(description="shares x mark_price.")
     realized_pnl: Money = Field(description="Realized PnL of the position.")
     unrealized_pnl: Money = Field(description="shares x (mark - avg_price).")
     total_pnl: Money = Field(description="realized + unrealized.")
     cash_flow: Money = Field(description="USDC received - USDC paid.")
-    bought_shares: float = Field(description="Shares bought.")
-    sold_shares: float = Field(description="Shares sold.")
-    split_shares: float = Field(description="Shares received from splits.")
-    merged_shares: float = Field(description="Shares merged back into USDC.")
-    redeemed_shares: float = Field(description="Shares redeemed.")
+    bought_shares: Shares = Field(description="Shares bought.")
+    sold_shares: Shares = Field(description="Shares sold.")
+    split_shares: Shares = Field(description="Shares received from splits.")
+    merged_shares: Shares = Field(description="Shares merged back into USDC.")
+    redeemed_shares: Shares = Field(description="Shares redeemed.")
     volume: Money = Field(description="USDC of the position's fills.")
     trades: int = Field(description="Fills of the position.")
-    first_trade_at: datetime | None = None
-    last_trade_at: datetime | None = None
-    first_activity_at: datetime | None = None
-    last_activity_at: datetime | None = None
+    first_trade_at: UtcDatetime | None = None
+    last_trade_at: UtcDatetime | None = None
+    first_activity_at: UtcDatetime | None = None
+    last_activity_at: UtcDatetime | None = None
     status: str = Field(
         description="open (holding shares), closed (no shares left, market unresolved), "
         "resolved (market resolved), redeemed (redeemed for USDC).",
@@ -223,7 +255,7 @@ class TraderDetailPublic(_Public):
         description="The 10 positions with the newest activity."
     )
     chart_data: list[DailyStatPublic] = Field(description="The last 30 active days, oldest first.")
-    as_of: datetime | None = Field(description="Data watermark.")
+    as_of: UtcDatetime | None = Field(description="Data watermark.")
 
 
 class TraderStatisticsPublic(_Public):
@@ -231,7 +263,7 @@ class TraderStatisticsPublic(_Public):
     date_from: date | None = Field(description="First day requested (inclusive).")
     date_to: date | None = Field(description="Last day requested (inclusive).")
     series: list[DailyStatPublic] = Field(description="One entry per active UTC day, oldest first.")
-    as_of: datetime | None = Field(description="Data watermark.")
+    as_of: UtcDatetime | None = Field(description="Data watermark.")
 
 
 class PositionsPublic(_Public):
@@ -241,7 +273,7 @@ class PositionsPublic(_Public):
     page: int
     limit: int
     total_pages: int
-    as_of: datetime | None = Field(description="Data watermark.")
+    as_of: UtcDatetime | None = Field(description="Data watermark.")
 
 
 class TraderSearchResultPublic(_Public):
@@ -249,7 +281,7 @@ class TraderSearchResultPublic(_Public):
     total_trades: int = Field(description="Lifetime fills.")
     total_volume: Money = Field(description="Lifetime USDC of fills.")
     total_pnl: Money = Field(description="Lifetime PnL.")
-    last_trade_at: datetime | None = None
+    last_trade_at: UtcDatetime | None = None
 
 
 class TraderSearchPublic(_Public):
@@ -269,11 +301,13 @@ class ReadyPublic(BaseModel):
     status: str = Field(description="ready, or not_ready.", examples=["ready"])
     warehouse: str = Field(description="postgres or duckdb (the published snapshot).")
     warehouse_ok: bool
-    warehouse_error: str | None = None
+    warehouse_error: str | None = Field(
+        None, description="Why the marts cannot be read, in plain words (the detail is logged)."
+    )
     cache: str = Field(description="redis or memory.")
     cache_status: str = Field(description="ok, or down (answers come from the warehouse).")
     version: str | None = Field(description="The marts publication being served.")
-    as_of: datetime | None = Field(description="Its data watermark.")
+    as_of: UtcDatetime | None = Field(description="Its data watermark.")
 
 
 class TaskLaunchedPublic(BaseModel):

@@ -30,11 +30,25 @@ _PG_PARAM = re.compile(r"%\((\w+)\)s")
 
 
 class WarehouseUnavailable(RuntimeError):
-    """The marts cannot be read right now (no publication yet, database unreachable)."""
+    """The marts cannot be read right now (no publication yet, database unreachable).
+
+    The message is for the log (it may name paths, SQL and driver errors); `reason` is what
+    a client is told.
+    """
+
+    reason = "the warehouse cannot be read right now"
+
+
+class NothingPublished(WarehouseUnavailable):
+    """The pipeline has not published any marts yet."""
+
+    reason = "no marts are published yet"
 
 
 class MartsMissing(WarehouseUnavailable):
     """A mart or column the API reads is not there (marts not built, or built differently)."""
+
+    reason = "the marts are not built as this API expects"
 
 
 class Warehouse:
@@ -125,6 +139,8 @@ class _Snapshot:
         self.version = version
         self.db = duckdb.connect(":memory:")
         self.db.execute("set threads = 2")
+        # Not the host's zone: timestamps come back, and dates compute, in UTC on every cursor.
+        self.db.execute("set global TimeZone = 'UTC'")
         self.db.execute("create schema marts")
         self.tables: list[str] = []
         for path in sorted(folder.glob("*.parquet")):
@@ -173,9 +189,7 @@ class SnapshotWarehouse(Warehouse):
     async def fetch(self, sql: str, params: dict[str, Any] | None = None) -> list[Row]:
         snapshot = self._snapshot
         if snapshot is None:
-            raise WarehouseUnavailable(
-                f"no published snapshot under {self.root} yet: run the pipeline"
-            )
+            raise NothingPublished(f"no published snapshot under {self.root} yet: run the pipeline")
         import duckdb
 
         duck_sql = _PG_PARAM.sub(r"$\1", sql)

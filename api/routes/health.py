@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from api.deps import StateDep
 from api.models import HealthPublic, ReadyPublic
+from api.warehouse import WarehouseUnavailable
 
 router = APIRouter(tags=["health"])
+log = logging.getLogger("polyboard.api")
 
 
 @router.get("/health", response_model=HealthPublic, summary="The process is up")
@@ -32,7 +36,9 @@ async def ready(state: StateDep) -> JSONResponse:
     try:
         await warehouse.ping()
     except Exception as exc:
-        error = str(exc)
+        # The detail is for the log; the answer says what kind of trouble it is.
+        log.warning("not ready: %s", exc)
+        error = exc.reason if isinstance(exc, WarehouseUnavailable) else WarehouseUnavailable.reason
     body = ReadyPublic(
         status="ready" if error is None else "not_ready",
         warehouse=warehouse.kind,

@@ -8,24 +8,19 @@ from __future__ import annotations
 
 import asyncio
 import math
-from datetime import date
 from decimal import Decimal
-from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response
-from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, ValidationError
+from fastapi import APIRouter, HTTPException, Request, Response
 
 from api import queries
 from api.cache import params_hash
 from api.deps import StateDep, WalletPath
 from api.models import (
     DailyStatPublic,
+    DecimalFormat,
     ErrorPublic,
     LeaderboardEntryPublic,
     LeaderboardPublic,
-    LeaderboardQuery,
-    MarketOutcome,
     PositionPublic,
     PositionsPublic,
     PositionStatus,
@@ -37,6 +32,16 @@ from api.models import (
     TraderSearchPublic,
     TraderSearchResultPublic,
     TraderStatisticsPublic,
+    dump_json,
+)
+from api.params import (
+    LeaderboardQuery,
+    PositionsQuery,
+    SearchQuery,
+    StatisticsQuery,
+    TraderQuery,
+    openapi_parameters,
+    parse_query,
 )
 from api.routes import API_PREFIX
 
@@ -67,30 +72,9 @@ def _pages(total: int, limit: int) -> int:
     return math.ceil(total / limit) if total else 0
 
 
-def _query_parameters(model: type[BaseModel]) -> list[dict]:
-    """OpenAPI query parameters from a model (for routes that validate their query themselves)."""
-    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
-    return [
-        {
-            "name": name,
-            "in": "query",
-            "required": False,
-            "description": prop.get("description", ""),
-            "schema": {k: v for k, v in prop.items() if k != "description"},
-        }
-        for name, prop in schema["properties"].items()
-    ]
-
-
-def _parse_query(model: type[BaseModel], request: Request):
-    # Empty values mean "not given", as FastAPI treats them for optional parameters.
-    raw = {k: v for k, v in request.query_params.items() if v != ""}
-    try:
-        return model.model_validate(raw)
-    except ValidationError as exc:
-        raise RequestValidationError(
-            [{**e, "loc": ("query", *e["loc"])} for e in exc.errors(include_url=False)]
-        ) from None
+def _cache_parts(decimals: DecimalFormat, *parts: str) -> tuple[str, ...]:
+    # The body depends on how decimals are written; the default keeps the documented keys.
+    return parts if decimals is DecimalFormat.number else (*parts, f"decimals={decimals.value}")
 
 
 @router.get(
@@ -98,15 +82,13 @@ def _parse_query(model: type[BaseModel], request: Request):
     response_model=LeaderboardPublic,
     summary="Ranked traders over a timeframe",
     responses={**UNAVAILABLE, **VALIDATION_ERROR},
-    openapi_extra={"parameters": _query_parameters(LeaderboardQuery)},
+    openapi_extra={"parameters": openapi_parameters(LeaderboardQuery)},
 )
 async def get_leaderboard(request: Request, state: StateDep) -> Response:
     """Traders eligible in the window (at least `min_trades` fills and `min_volume` USDC),
     ranked with SQL RANK() by the sort column: ties share a rank and display in wallet order.
     Windows end at `as_of`, the newest extracted event, not the wall clock."""
-    # The hottest endpoint validates its query with one model: FastAPI's per-parameter
-    # resolution would cost more than the cache hit itself (bench/api.py, P4).
-    query = _parse_query(LeaderboardQuery, request)
+    query = parse_query(LeaderboardQuery, request)
     timeframe, sort_by, order, page, limit = (
         query.timeframe,
         query.sort_by,
@@ -117,6 +99,8 @@ async def get_leaderboard(request: Request, state: StateDep) -> Response:
     settings = state.settings
     min_trades = settings.min_trader_trades if query.min_trades is None else query.min_trades
     min_volume = settings.min_trader_volume if query.min_volume is None else query.min_volume
+    # The threshold as written, not its binary float: SQL compares it with exact decimals.
+    min_volume_exact = Decimal(repr(min_volume))
     params = {
         "sort_by": sort_by.value,
         "order": order.value,
@@ -130,7 +114,7 @@ async def get_leaderboard(request: Request, state: StateDep) -> Response:
     async def compute() -> bytes:
         sql_params = {
             "min_trades": min_trades,
-            "min_volume": Decimal(repr(min_volume)),
+            "min_volume": min_volume_exact,
             "limit": limit,
             "offset": (page - 1) * limit,
         }
@@ -156,14 +140,14 @@ async def get_leaderboard(request: Request, state: StateDep) -> Response:
             sort_by=sort_by,
             order=order,
             min_trades=min_trades,
-            min_volume=min_volume,
+            min_volume=min_volume_exact,
             as_of=warehouse.as_of,
         )
-        return body.model_dump_json().encode()
+        return dump_json(body, query.decimals)
 
     body = await state.cache.get_or_compute(
         "leaderboard",
-        (timeframe.value, params_hash(params)),
+        _cache_parts(query.decimals, timeframe.value, params_hash(params)),
         settings.leaderboard_cache_ttl,
         compute,
     )
@@ -174,23 +158,13 @@ async def get_leaderboard(request: Request, state: StateDep) -> Response:
     "/search",
     response_model=TraderSearchPublic,
     summary="Find traders by wallet prefix",
-    responses=UNAVAILABLE,
+    responses={**UNAVAILABLE, **VALIDATION_ERROR},
+    openapi_extra={"parameters": openapi_parameters(SearchQuery)},
 )
-async def search_traders(
-    state: StateDep,
-    q: Annotated[
-        str,
-        Query(
-            min_length=1,
-            max_length=42,
-            pattern=r"^(0[xX])?[0-9a-fA-F]{1,40}$",
-            description="Start of a wallet address, hexadecimal, with or without 0x; any case.",
-            examples=["0x5668"],
-        ),
-    ],
-    limit: Annotated[int, Query(ge=1, le=50, description="At most this many results.")] = 10,
-) -> Response:
+async def search_traders(request: Request, state: StateDep) -> Response:
     """Wallets starting with `q` (case-insensitive), most active first (fills, then volume)."""
+    query = parse_query(SearchQuery, request)
+    q, limit = query.q, query.limit
     prefix = q.lower()
     if not prefix.startswith("0x"):
         prefix = "0x" + prefix
@@ -201,11 +175,11 @@ async def search_traders(
         body = TraderSearchPublic(
             query=prefix, results=[TraderSearchResultPublic.model_validate(r) for r in rows]
         )
-        return body.model_dump_json().encode()
+        return dump_json(body, query.decimals)
 
     body = await state.cache.get_or_compute(
         "search",
-        (params_hash({"prefix": prefix, "limit": limit}),),
+        _cache_parts(query.decimals, params_hash({"prefix": prefix, "limit": limit})),
         state.settings.leaderboard_cache_ttl,
         compute,
     )
@@ -217,10 +191,12 @@ async def search_traders(
     response_model=TraderDetailPublic,
     summary="One trader: totals, window metrics, recent positions, chart",
     responses={**NOT_FOUND, **UNAVAILABLE},
+    openapi_extra={"parameters": openapi_parameters(TraderQuery)},
 )
-async def get_trader(wallet_address: WalletPath, state: StateDep) -> Response:
+async def get_trader(wallet_address: WalletPath, request: Request, state: StateDep) -> Response:
     """Lifetime totals, PnL/volume/trades over 1d, 7d, 30d and all, the trader's leaderboard
     ranks, its most recently active positions and the daily series of its last active days."""
+    query = parse_query(TraderQuery, request)
     warehouse = state.warehouse
     wallet = {"wallet": wallet_address}
 
@@ -244,10 +220,13 @@ async def get_trader(wallet_address: WalletPath, state: StateDep) -> Response:
             chart_data=[DailyStatPublic.model_validate(d) for d in chart],
             as_of=warehouse.as_of,
         )
-        return body.model_dump_json().encode()
+        return dump_json(body, query.decimals)
 
     body = await state.cache.get_or_compute(
-        "trader", (wallet_address,), state.settings.trader_cache_ttl, compute
+        "trader",
+        _cache_parts(query.decimals, wallet_address),
+        state.settings.trader_cache_ttl,
+        compute,
     )
     if body is None:
         raise HTTPException(404, f"no trader {wallet_address} in the marts")
@@ -259,30 +238,15 @@ async def get_trader(wallet_address: WalletPath, state: StateDep) -> Response:
     response_model=TraderStatisticsPublic,
     summary="A trader's daily statistics",
     responses={**NOT_FOUND, **UNAVAILABLE},
+    openapi_extra={"parameters": openapi_parameters(StatisticsQuery)},
 )
 async def get_trader_statistics(
-    wallet_address: WalletPath,
-    state: StateDep,
-    date_from: Annotated[
-        date | None, Query(alias="from", description="First UTC day, inclusive (YYYY-MM-DD).")
-    ] = None,
-    date_to: Annotated[
-        date | None, Query(alias="to", description="Last UTC day, inclusive (YYYY-MM-DD).")
-    ] = None,
+    wallet_address: WalletPath, request: Request, state: StateDep
 ) -> Response:
     """One entry per UTC day with activity: fills, volume, cash flow, realized PnL, and the
     end-of-day state (cumulative PnL = realized + unrealized, open positions)."""
-    if date_from is not None and date_to is not None and date_from > date_to:
-        raise RequestValidationError(
-            [
-                {
-                    "type": "value_error",
-                    "loc": ("query", "from"),
-                    "msg": "`from` must be on or before `to`",
-                    "input": date_from.isoformat(),
-                }
-            ]
-        )
+    query = parse_query(StatisticsQuery, request)
+    date_from, date_to = query.date_from, query.date_to
     warehouse = state.warehouse
 
     async def compute() -> bytes | None:
@@ -303,11 +267,13 @@ async def get_trader_statistics(
             series=[DailyStatPublic.model_validate(r) for r in rows],
             as_of=warehouse.as_of,
         )
-        return body.model_dump_json().encode()
+        return dump_json(body, query.decimals)
 
     body = await state.cache.get_or_compute(
         "trader_stats",
-        (wallet_address, params_hash({"from": date_from, "to": date_to})),
+        _cache_parts(
+            query.decimals, wallet_address, params_hash({"from": date_from, "to": date_to})
+        ),
         state.settings.trader_stats_cache_ttl,
         compute,
     )
@@ -321,25 +287,14 @@ async def get_trader_statistics(
     response_model=PositionsPublic,
     summary="A trader's positions",
     responses={**NOT_FOUND, **UNAVAILABLE},
+    openapi_extra={"parameters": openapi_parameters(PositionsQuery)},
 )
 async def get_trader_positions(
-    wallet_address: WalletPath,
-    state: StateDep,
-    status: Annotated[
-        PositionStatus,
-        Query(
-            description="all; open (holding shares); closed (no shares, market unresolved); "
-            "resolved (market resolved); redeemed (redeemed for USDC)."
-        ),
-    ] = PositionStatus.all,
-    outcome: Annotated[
-        MarketOutcome | None,
-        Query(description="Only positions whose trader-market is a win, loss, flat or open."),
-    ] = None,
-    page: Annotated[int, Query(ge=1, le=100_000, description="Page, from 1.")] = 1,
-    limit: Annotated[int, Query(ge=1, le=100, description="Page size, 1 to 100.")] = 50,
+    wallet_address: WalletPath, request: Request, state: StateDep
 ) -> Response:
     """One entry per position (trader, outcome token), newest activity first."""
+    query = parse_query(PositionsQuery, request)
+    status, outcome, page, limit = query.status, query.outcome, query.page, query.limit
     status_filter = None if status is PositionStatus.all else status.value
     outcome_filter = outcome.value if outcome is not None else None
     warehouse = state.warehouse
@@ -372,13 +327,16 @@ async def get_trader_positions(
             total_pages=_pages(total, limit),
             as_of=warehouse.as_of,
         )
-        return body.model_dump_json().encode()
+        return dump_json(body, query.decimals)
 
     key = params_hash(
         {"status": status.value, "outcome": outcome_filter, "page": page, "limit": limit}
     )
     body = await state.cache.get_or_compute(
-        "trader_positions", (wallet_address, key), state.settings.trader_cache_ttl, compute
+        "trader_positions",
+        _cache_parts(query.decimals, wallet_address, key),
+        state.settings.trader_cache_ttl,
+        compute,
     )
     if body is None:
         raise HTTPException(404, f"no trader {wallet_address} in the marts")

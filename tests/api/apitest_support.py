@@ -128,6 +128,71 @@ class LiveServer:
         return self.app.state.polyboard
 
 
+class ServerProcess:
+    """The API as its own process (`uvicorn api.main:app`), configured by its environment.
+
+    For what is process-wide and cannot be varied inside the test process, such as the time
+    zone (`TZ`). Only `env` configures it: no Settings variable of the test process leaks in,
+    and it runs in `workdir`, so no `.env` file is read. Listens on 127.0.0.1, stopped by PID.
+    """
+
+    def __init__(self, env: dict[str, str], workdir: Path):
+        settings_names = {name.upper() for name in Settings.model_fields}
+        self.env = {k: v for k, v in os.environ.items() if k.upper() not in settings_names}
+        self.env.update(env)
+        self.workdir = workdir
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = workdir / f"api-{self.port}.log"
+        self.process: subprocess.Popen | None = None
+
+    def __enter__(self) -> ServerProcess:
+        command = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "api.main:app",
+            "--app-dir",
+            str(ROOT),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+        ]
+        with open(self.log_path, "wb") as log:
+            self.process = subprocess.Popen(
+                command, env=self.env, cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT
+            )
+        deadline = time.monotonic() + 60
+        while not self._healthy():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.__exit__()
+                raise RuntimeError(f"the API process did not start:\n{self.log()}")
+            time.sleep(0.1)
+        return self
+
+    def _healthy(self) -> bool:
+        import httpx
+
+        try:
+            return httpx.get(f"{self.url}/health", timeout=1).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def __exit__(self, *exc) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(5)
+
+
 def metric(text: str, name: str, **labels: str) -> float:
     """The value of one sample in Prometheus text output (0 when absent)."""
     for line in text.splitlines():

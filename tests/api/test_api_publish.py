@@ -68,7 +68,7 @@ def test_api_waits_for_a_first_snapshot_and_survives_a_broken_one(
         assert ready.status_code == 503 and ready.json()["status"] == "not_ready"
         response = client.get("/api/v1/traders/leaderboard")
         assert response.status_code == 503
-        assert "no published snapshot" in response.json()["detail"]
+        assert response.json()["detail"] == "no marts are published yet"
 
         with connect_warehouse(None, str(duckdb_warehouse)) as warehouse:
             version = publish_snapshot(warehouse, root)
