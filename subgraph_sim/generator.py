@@ -416,7 +416,8 @@ class _Generator:
         seller = None
         if market.holders and rng.random() < 0.3:
             holder, outcome = market.holders[rng.randrange(len(market.holders))]
-            held = self.positions[(holder, m, outcome)][P.AMOUNT]
+            # .get: in a crossing world a holder may hold V2 shares only (not the V1 exit's).
+            held = self.positions.get((holder, m, outcome), (0,))[P.AMOUNT]
             if self.roles[holder] != MARKET_MAKER and held >= 10_000:
                 seller = holder
                 shares = held if rng.random() < 0.3 else held * (30 + rng.randrange(71)) // 100
