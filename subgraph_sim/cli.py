@@ -32,6 +32,9 @@ def _generator_args(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--late-delay-blocks", type=int)
     g.add_argument("--oversell-fraction", type=float)
     g.add_argument("--future-seconds", type=int, help="events generated beyond the head")
+    g.add_argument(
+        "--v2-days", type=float, help="days of V2 era after the cutover (end time = cutover)"
+    )
 
 
 def _overrides(args: argparse.Namespace) -> dict:
@@ -47,6 +50,7 @@ def _overrides(args: argparse.Namespace) -> dict:
         "late_delay_blocks",
         "oversell_fraction",
         "future_seconds",
+        "v2_days",
     ]
     return {n: getattr(args, n) for n in names if getattr(args, n) is not None}
 
@@ -99,12 +103,20 @@ def _dataset(args: argparse.Namespace) -> Dataset:
         return Dataset.load(args.dataset_dir)
     overrides = _overrides(args)
     if getattr(args, "live", False):
-        overrides.setdefault("end_time", int(time.time()))
+        if not _crossing(args):
+            # A crossing world's end time is the cutover: its chain, not its subgraphs, lives.
+            overrides.setdefault("end_time", int(time.time()))
         overrides.setdefault("future_seconds", LIVE_FUTURE_SECONDS)
     return generate(args.dataset, **overrides)
 
 
-def _rpc_face(args: argparse.Namespace) -> RpcFace:
+def _crossing(args: argparse.Namespace) -> bool:
+    v2_days = args.v2_days if args.v2_days is not None else PRESETS[args.dataset].get("v2_days")
+    return bool(v2_days)
+
+
+def _rpc_face(args: argparse.Namespace, dataset: Dataset) -> RpcFace:
+    """The world's own chain when it has one, plus any recorded or random logs asked for."""
     store = build_store(
         [path for path in (args.chain_logs or "").split(",") if path],
         args.chain_synthetic_logs,
@@ -113,8 +125,12 @@ def _rpc_face(args: argparse.Namespace) -> RpcFace:
         skew=args.chain_skew,
         seed=args.chain_seed,
         head_block=args.rpc_head_block,
+        store=dataset.chain_logs,
     )
-    return RpcFace(RpcControl(store, latency_ms=args.rpc_latency_ms))
+    live = args.live and dataset.chain_logs is not None
+    return RpcFace(
+        RpcControl(store, latency_ms=args.rpc_latency_ms, head_block=args.rpc_head_block, live=live)
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -140,7 +156,8 @@ def main(argv: list[str] | None = None) -> int:
         has_indexing_errors=args.has_indexing_errors,
         rate_limit_rps=args.rate_limit_rps,
         head_block=args.head_block,
-        live=args.live,
+        # A world with its own chain keeps its subgraphs frozen at the cutover, as they were.
+        live=args.live and dataset.chain_logs is None,
     )
     serve(
         dataset,
@@ -149,6 +166,6 @@ def main(argv: list[str] | None = None) -> int:
         idle_timeout=args.idle_timeout,
         max_seconds=args.max_seconds,
         exit_with_parent=args.exit_with_parent,
-        rpc=_rpc_face(args),
+        rpc=_rpc_face(args, dataset),
     )
     return 0

@@ -1,4 +1,5 @@
-"""A generated or recorded subgraph dataset: its chain, its tables, and its head block."""
+"""A generated or recorded subgraph dataset: its chain, its tables, and its head block; for a
+world that crosses the V2 cutover, also the chain's logs that the JSON-RPC face serves."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 import orjson
 
 from subgraph_sim.chain import SUBGRAPHS, Chain, deployment_id
+from subgraph_sim.logstore import ChainLogStore
 from subgraph_sim.schema import entity_specs
 from subgraph_sim.store import Table, storage_value
 
@@ -31,10 +33,12 @@ class Dataset:
         tables: dict[tuple[str, str], Table],
         head_block: int,
         info: dict[str, Any] | None = None,
+        chain_logs: ChainLogStore | None = None,
     ) -> None:
         self.chain = chain
         self.head_block = head_block
         self.info = info or {}
+        self.chain_logs = chain_logs  # None: the world has no chain of its own
         self.tables: dict[tuple[str, str], Table] = {}
         for subgraph in SUBGRAPHS:
             for name, spec in entity_specs(subgraph).items():
@@ -90,8 +94,27 @@ class Dataset:
             "subgraphs": {s: {"name": n, "version": v} for s, (n, v) in SUBGRAPHS.items()},
             "generator": self.info,
         }
+        if self.chain_logs is not None:
+            meta["chain_head_block"] = self._dump_chain(out / "chain")
         (out / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
         return out
+
+    def _dump_chain(self, folder: Path) -> int:
+        """`logs.jsonl`: every log up to the chain's head as `eth_getLogs` returns it;
+        `blocks.jsonl`: the header of each block holding one, and of the head. Its head."""
+        store = self.chain_logs
+        assert store is not None
+        head = store.head_block
+        folder.mkdir(parents=True, exist_ok=True)
+        with open(folder / "logs.jsonl", "wb") as fh:
+            for log in store.iter_logs(self.chain.genesis_block, head):
+                fh.write(orjson.dumps(log) + b"\n")
+        with open(folder / "blocks.jsonl", "wb") as fh:
+            for number in [*store.blocks_between(self.chain.genesis_block, head - 1), head]:
+                header = store.header(number)
+                block = {k: header[k] for k in ("number", "hash", "parentHash", "timestamp")}
+                fh.write(orjson.dumps(block) + b"\n")
+        return head
 
     @classmethod
     def load(cls, in_dir: str | Path) -> Dataset:
@@ -122,4 +145,9 @@ class Dataset:
                 tables[key] = Table.build(
                     spec, columns, vis, mutable=key in MUTABLE_TYPES, derived=derived
                 )
-        return cls(chain, tables, meta["head_block"], meta.get("generator"))
+        chain_logs = None
+        if (folder / "chain" / "logs.jsonl").exists():
+            chain_logs = ChainLogStore(chain, head_block=meta["chain_head_block"])
+            with open(folder / "chain" / "logs.jsonl", "rb") as fh:
+                chain_logs.add_logs(orjson.loads(line) for line in fh if line.strip())
+        return cls(chain, tables, meta["head_block"], meta.get("generator"), chain_logs)

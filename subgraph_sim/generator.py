@@ -16,7 +16,9 @@ import random
 from array import array
 from dataclasses import asdict, dataclass, field, replace
 
+from orchestration.lib import ctf
 from subgraph_sim import positions as P
+from subgraph_sim import v2_chain as V2
 from subgraph_sim.chain import DEFAULT_BLOCK_TIME, DEFAULT_END_TIME, DEFAULT_GENESIS_BLOCK, Chain
 from subgraph_sim.dataset import Dataset, order_filled_derived
 from subgraph_sim.schema import entity_specs
@@ -25,10 +27,13 @@ from subgraph_sim.store import Table
 EXCHANGE = "0x4bfb41d5b3570defd03c39a9a4d8de6bd8b8982e"  # CTF exchange, the taker of taker orders
 USDC_ASSET = "0"
 
-PRESETS: dict[str, dict[str, int]] = {
+PRESETS: dict[str, dict[str, float]] = {
     "tiny": {"fills": 400, "traders": 30, "markets": 10, "days": 3},
     "demo": {"fills": 50_000, "traders": 2_000, "markets": 300, "days": 60},
     "bench": {"fills": 1_000_000, "traders": 20_000, "markets": 2_000, "days": 90},
+    # Worlds that cross the V2 cutover: V1 subgraphs before it, V2 chain logs after it.
+    "crossing": {"fills": 600, "traders": 30, "markets": 12, "days": 3, "v2_days": 2},
+    "demo_v2": {"fills": 60_000, "traders": 2_000, "markets": 300, "days": 60, "v2_days": 14},
 }
 
 CASUAL, BOT, WHALE, MARKET_MAKER = "casual", "bot", "whale", "market_maker"
@@ -52,6 +57,12 @@ class Options:
     late_delay_blocks: int = 300
     oversell_fraction: float = 0.0  # exits that try to sell more than held
     future_seconds: int = 0  # events beyond end_time, revealed as the head advances
+    # Days of V2 era after the cutover (then `end_time` is the cutover): V1 entities stop at
+    # it, V2 exchange fills (from the V2 deployment on) and CTF conditions become chain logs.
+    v2_days: float = 0.0
+    v2_precutover_share: float = 0.05  # trades between V2 deployment and cutover that are V2
+    neg_risk_fraction: float = 0.25  # markets prepared by the NegRiskAdapter (crossing worlds)
+    live_trade_seconds: float = 4.0  # mean gap of V2 trades beyond the chain head (live)
     preset: str = field(default="custom", compare=False)
 
 
@@ -91,6 +102,10 @@ class _Market:
     price: float  # of the winning token; the loser trades at 1 - price
     start_price: float
     holders: list[tuple[int, int]] = field(default_factory=list)  # (trader, outcome)
+    # Crossing worlds: how the CTF condition was prepared (its id and tokens derive from it).
+    oracle: str = ""
+    question_id: str = ""
+    neg_risk: bool = False
 
 
 class _Columns:
@@ -118,9 +133,23 @@ class _Generator:
         self.rng = random.Random(opts.seed)
         self.span = int(opts.days * 86400)
         self.start_time = opts.end_time - self.span
-        self.horizon_end = opts.end_time + opts.future_seconds
+        self.crossing = opts.v2_days > 0
+        # V1 entities end here; the chain (and the schedule of generated trades) at `chain_end`.
+        self.v1_end = opts.end_time
+        self.chain_end = opts.end_time + int(opts.v2_days * 86400)
+        self.horizon_end = self.chain_end + opts.future_seconds
         # Genesis an hour before the first market, so every event has a block after it.
-        self.chain = Chain(opts.genesis_block, self.start_time - 3600, opts.block_time)
+        if self.crossing:
+            self.chain = V2.polygon_numbered(self.start_time - 3600)
+            if self.o.block_time != self.chain.block_time:
+                raise ValueError("a crossing world has Polygon's 2 s blocks")
+            self.schedule_end = self.chain_end
+            self.logs = V2.ChainLogBuilder(self.chain)
+            # Shares moved by V2 fills, which the V1 pnl subgraph never saw.
+            self.v2_held: dict[tuple[int, int, int], int] = {}
+        else:
+            self.chain = Chain(opts.genesis_block, self.start_time - 3600, opts.block_time)
+            self.schedule_end = self.horizon_end
         self.fills = _Columns(
             (
                 "id",
@@ -209,21 +238,23 @@ class _Generator:
         """(block, market) of every trade, in block order."""
         rng, chain = self.rng, self.chain
         trades = self.o.fills // 2
-        if self.o.future_seconds:
+        if self.o.future_seconds and not self.crossing:
             trades += int(trades * self.o.future_seconds / max(self.span, 1))
-        windows = [(m.open_time, min(m.resolve_time, self.horizon_end)) for m in self.markets]
+        windows = [(m.open_time, min(m.resolve_time, self.schedule_end)) for m in self.markets]
         weights = [
             m.popularity * max(end - start, 1)
             for m, (start, end) in zip(self.markets, windows, strict=True)
         ]
         picks = rng.choices(range(len(self.markets)), weights=weights, k=trades)
-        total_blocks = (self.horizon_end - self.start_time) // chain.block_time
+        total_blocks = (self.schedule_end - self.start_time) // chain.block_time
         # Trades cluster into every `stride`-th block, several transactions per block.
         stride = max(1, int(total_blocks * self.o.txs_per_block / max(trades, 1)))
         genesis = chain.genesis_block
         schedule = []
         for m in picks:
             start, end = windows[m]
+            if end <= start:  # opens after the schedule's end (a live world's future)
+                continue
             block = chain.block_at(start + int(rng.random() * (end - start)))
             snapped = block - (block - genesis) % stride
             if chain.block_timestamp(snapped) >= start:
@@ -385,7 +416,8 @@ class _Generator:
         seller = None
         if market.holders and rng.random() < 0.3:
             holder, outcome = market.holders[rng.randrange(len(market.holders))]
-            held = self.positions[(holder, m, outcome)][P.AMOUNT]
+            # .get: in a crossing world a holder may hold V2 shares only (not the V1 exit's).
+            held = self.positions.get((holder, m, outcome), (0,))[P.AMOUNT]
             if self.roles[holder] != MARKET_MAKER and held >= 10_000:
                 seller = holder
                 shares = held if rng.random() < 0.3 else held * (30 + rng.randrange(71)) // 100
@@ -441,15 +473,23 @@ class _Generator:
                 continue
             traders = list(dict.fromkeys(t for t, _ in market.holders))
             for trader in traders:
-                held = [self.positions.get((trader, m, o), (0,))[0] for o in (0, 1)]
+                if self.crossing:
+                    # The CTF pays every winning share, V2 fills' included; V1's pnl subgraph
+                    # closes only the shares it tracked.
+                    held = [self._held(trader, m, o) for o in (0, 1)]
+                else:
+                    held = [self.positions.get((trader, m, o), (0,))[0] for o in (0, 1)]
                 if not any(held) or rng.random() >= 0.85:
                     continue
                 delay = chain.block_time + int(rng.expovariate(1 / min(self.span * 0.05, 172_800)))
                 ts = chain.block_timestamp(chain.block_at(market.resolve_time + delay))
-                if ts >= self.horizon_end:
-                    continue
+                if ts >= (self.v1_end if self.crossing else self.horizon_end):
+                    continue  # V2-era redemptions go through the collateral adapters: not yet
                 block = chain.block_at(ts)
                 payout = held[market.winner]  # payout numerators [1, 0] / [0, 1], denominator 1
+                if self.crossing:
+                    for outcome in (0, 1):
+                        self.v2_held.pop((trader, m, outcome), None)
                 rid = f"{self._hex(256)}_0x{rng.randrange(1, 400):x}"
                 self.redemptions.add(
                     block, rid, ts, self.addresses[trader], market.condition, (1, 2), payout
@@ -459,13 +499,171 @@ class _Generator:
                     P.sell(pos, P.ONE if outcome == market.winner else 0, pos[P.AMOUNT])
                     self._record(pos, block)
 
+    # ---- V2 era (crossing worlds) -------------------------------------------------------
+
+    def _prepare_conditions(self) -> None:
+        """Give every market the condition and token ids the CTF computes for it (its random
+        id becomes the question id); markets created after the V2 deployment are prepared
+        on chain."""
+        rng = self.rng
+        for market in self.markets:
+            market.neg_risk = rng.random() < self.o.neg_risk_fraction
+            if market.neg_risk:
+                # A neg-risk market's questions share its id but for the last byte.
+                market_id = f"{market.condition[:-2]}00"
+                market.question_id = ctf.neg_risk_question_id(market_id, rng.randrange(8))
+                market.oracle = V2.NEG_RISK_ADAPTER
+            else:
+                market.question_id = market.condition
+                market.oracle = V2.UMA_ADAPTER
+            market.condition = ctf.condition_id(market.oracle, market.question_id, 2)
+            market.token_ids = ctf.token_ids(market.condition, ctf.ctf_collateral(market.oracle))
+            market.token_strs = (str(market.token_ids[0]), str(market.token_ids[1]))
+            if market.open_time >= V2.V2_DEPLOY_TIME:
+                self.logs.add_tx(
+                    self.chain.block_at(market.open_time),
+                    self._hex(256),
+                    [V2.condition_preparation(market.oracle, market.question_id, market.condition)],
+                )
+
+    def _resolve_conditions(self) -> None:
+        """The oracle reports: `ConditionResolution` of every market resolved on the V2 chain."""
+        for market in self.markets:
+            if not (V2.V2_DEPLOY_TIME <= market.resolve_time < self.horizon_end):
+                continue
+            self.logs.add_tx(
+                self.chain.block_at(market.resolve_time),
+                self._hex(256),
+                [
+                    V2.condition_resolution(
+                        market.oracle, market.question_id, market.condition, _payouts(market)
+                    )
+                ],
+            )
+
+    def _live_schedule(self) -> list[tuple[int, int]]:
+        """Trades beyond the chain head (`future_seconds`), a few seconds apart, so a live
+        chain shows new fills as its head advances."""
+        if not self.o.future_seconds:
+            return []
+        rng, chain = self.rng, self.chain
+        schedule = []
+        ts = chain.block_timestamp(chain.block_at(self.chain_end) + 1)
+        while ts < self.horizon_end:
+            open_now = [i for i, m in enumerate(self.markets) if m.open_time <= ts < m.resolve_time]
+            if open_now:
+                weights = [self.markets[i].popularity for i in open_now]
+                schedule.append((chain.block_at(ts), rng.choices(open_now, weights)[0]))
+            ts += chain.block_time + int(rng.expovariate(1 / self.o.live_trade_seconds))
+        return schedule
+
+    def _is_v2(self, ts: int) -> bool:
+        if ts >= self.v1_end:
+            return True
+        return ts >= V2.V2_DEPLOY_TIME and self.rng.random() < self.o.v2_precutover_share
+
+    def _held(self, trader: int, m: int, outcome: int) -> int:
+        """Shares held on chain: what V1 events left (the pnl subgraph's view) and V2 fills."""
+        key = (trader, m, outcome)
+        v1 = self.positions.get(key)
+        return (v1[P.AMOUNT] if v1 else 0) + self.v2_held.get(key, 0)
+
+    def _trade_v2(self, block: int, ts: int, m: int) -> None:
+        """One V2 match: a holder exits (to a market maker, or MERGE against the maker's
+        complement), or a trader buys (from the maker's inventory, or MINT with the maker
+        buying the complement)."""
+        rng = self.rng
+        market = self.markets[m]
+        winner_cents = self._move_price(market, ts)
+        mm = rng.choice(market.makers)
+
+        def cents_of(outcome: int) -> int:
+            return winner_cents if outcome == market.winner else 100 - winner_cents
+
+        if market.holders and rng.random() < 0.3:
+            holder, outcome = market.holders[rng.randrange(len(market.holders))]
+            held = self._held(holder, m, outcome)
+            if self.roles[holder] != MARKET_MAKER and held >= 10_000:
+                shares = held if rng.random() < 0.3 else held * (30 + rng.randrange(71)) // 100
+                shares = max(10_000, shares - shares % 10_000)
+                usdc = shares * cents_of(outcome) // 100
+                taker = (holder, False, outcome, shares, usdc)
+                if self._held(mm, m, 1 - outcome) >= shares and rng.random() < 0.3:
+                    makers = [(mm, False, 1 - outcome, shares, shares - usdc)]  # MERGE
+                else:
+                    makers = [(mm, True, outcome, shares, usdc)]
+                self._match_v2(block, m, taker, makers)
+                return
+        buyer = self._next_taker()
+        p_win = 0.25 + 0.5 * self.skill[buyer]
+        outcome = market.winner if rng.random() < p_win else 1 - market.winner
+        shares = self._size(buyer)
+        usdc = shares * cents_of(outcome) // 100
+        taker = (buyer, True, outcome, shares, usdc)
+        if self._held(mm, m, outcome) >= shares:
+            makers = [(mm, False, outcome, shares, usdc)]
+        else:
+            # MINT: the makers buy the complement; together both sides pay one USDC a share.
+            makers = []
+            split = rng.random() < 0.3 and len(market.makers) > 1 and shares >= 20_000
+            parts = [shares // 20_000 * 10_000] if split else []
+            parts.append(shares - sum(parts))
+            makers_of = [mm] if not split else market.makers
+            for maker, part in zip(makers_of, parts, strict=True):
+                complement = part - part * cents_of(outcome) // 100
+                makers.append((maker, True, 1 - outcome, part, complement))
+        self._match_v2(block, m, taker, makers)
+
+    def _match_v2(self, block: int, m: int, taker, makers) -> None:
+        """The logs of one match: an `OrderFilled` per maker order (taker = the taker order's
+        owner), then the taker order's (taker = the exchange); orders are (owner, buying,
+        outcome, shares, usdc)."""
+        rng = self.rng
+        market = self.markets[m]
+        exchange = V2.exchange_of(market.neg_risk)
+        taker_owner = self.addresses[taker[0]]
+        events = []
+        for order, counterparty, fee_probability in [
+            *((order, taker_owner, 0.05) for order in makers),
+            (taker, exchange, 0.3),
+        ]:
+            owner, buying, outcome, shares, usdc = order
+            fee = (
+                usdc * rng.choice((10, 50, 100)) // 10_000 if rng.random() < fee_probability else 0
+            )
+            builder = self._hex(256) if rng.random() < 0.2 else V2.ZERO_BYTES32
+            events.append(
+                V2.order_filled(
+                    exchange,
+                    self._hex(256),
+                    self.addresses[owner],
+                    counterparty,
+                    buying,
+                    market.token_ids[outcome],
+                    shares,
+                    usdc,
+                    fee,
+                    builder,
+                    V2.ZERO_BYTES32,
+                )
+            )
+            key = (owner, m, outcome)
+            if key not in self.positions and key not in self.v2_held:
+                market.holders.append((owner, outcome))
+            self.v2_held[key] = self.v2_held.get(key, 0) + (shares if buying else -shares)
+        self.logs.add_tx(block, self._hex(256), events)
+
     # ---- assembly ---------------------------------------------------------------------
 
     def run(self) -> Dataset:
         self._make_traders()
         self._make_markets()
+        if self.crossing:
+            self._prepare_conditions()
         self._pool, self._pool_pos = [], 0
         schedule = self._schedule()
+        if self.crossing:
+            schedule += self._live_schedule()
         i = 0
         while i < len(schedule):
             block = schedule[i][0]
@@ -475,11 +673,22 @@ class _Generator:
             ts = self.chain.block_timestamp(block)
             txs = self._block_txs(3 * (j - i) + 1)  # a fill may come with a split and a merge
             for _, m in schedule[i:j]:
-                self._trade(txs, block, ts, m)
+                if self.crossing and self._is_v2(ts):
+                    self._trade_v2(block, ts, m)
+                else:
+                    self._trade(txs, block, ts, m)
             i = j
         self._redeem()
+        chain_logs = None
+        if self.crossing:
+            self._resolve_conditions()
+            chain_logs = self.logs.store(self.chain.block_at(self.chain_end))
         return Dataset(
-            self.chain, self._tables(), self.chain.block_at(self.o.end_time), asdict(self.o)
+            self.chain,
+            self._tables(),
+            self.chain.block_at(self.o.end_time),
+            asdict(self.o),
+            chain_logs=chain_logs,
         )
 
     def _late(self, columns: _Columns, salt: int) -> list[int]:
@@ -530,8 +739,11 @@ class _Generator:
         activity_positions = _Columns(("id", "condition", "outcomeIndex"))
         activity_conditions = _Columns(("id",))
         conditions = _Columns(("id", "positionIds", "payoutNumerators", "payoutDenominator"))
+        v1_head = chain.block_at(self.v1_end) if self.crossing else None
         for market in self.markets:
             opened = chain.block_at(market.open_time)
+            if v1_head is not None and opened > v1_head:
+                continue  # created after the cutover: only on chain
             for outcome in (0, 1):
                 market_data.add(opened, market.token_strs[outcome], market.condition, outcome)
                 activity_positions.add(
@@ -539,10 +751,9 @@ class _Generator:
                 )
             activity_conditions.add(opened, market.condition)
             conditions.add(opened, market.condition, market.token_ids, (), 0)
-            if self._resolved(market):
-                payouts = (1, 0) if market.winner == 0 else (0, 1)
-                resolved = chain.block_at(market.resolve_time)
-                conditions.add(resolved, market.condition, market.token_ids, payouts, 1)
+            resolved = chain.block_at(market.resolve_time)
+            if self._resolved(market) and (v1_head is None or resolved <= v1_head):
+                conditions.add(resolved, market.condition, market.token_ids, _payouts(market), 1)
         return {
             ("orderbook", "MarketData"): Table.build(
                 specs["orderbook"]["MarketData"], market_data.cols, market_data.vis, mutable=False
@@ -584,3 +795,8 @@ class _Generator:
         }
         vis = [self.ver_vis[v] for v in order]
         return Table.build(spec, columns, vis, mutable=True, presorted=True)
+
+
+def _payouts(market: _Market) -> tuple[int, int]:
+    """Payout numerators of a resolved binary market (denominator 1)."""
+    return (1, 0) if market.winner == 0 else (0, 1)

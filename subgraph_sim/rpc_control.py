@@ -40,6 +40,7 @@ SETTINGS = (
     "block_timestamps",
     "serve_removed",
     "head_block",
+    "live",
 )
 
 
@@ -50,10 +51,12 @@ class RpcControl:
         *,
         latency_ms: float = 0.0,
         head_block: int | None = None,
+        live: bool = False,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.store = store
         self.clock = clock
+        self._head_base, self._anchor, self.live = 0, clock(), False
         self._initial: dict[str, Any] = {
             "latency_ms": latency_ms,
             "max_block_range": None,
@@ -69,6 +72,7 @@ class RpcControl:
             "block_timestamps": True,
             "serve_removed": False,
             "head_block": store.head_block if head_block is None else head_block,
+            "live": live,
         }
         self.last_request = clock()
         self.reset()
@@ -80,6 +84,18 @@ class RpcControl:
         self._rng = random.Random(self.fault_seed)
         self.counters: Counter[str] = Counter()
 
+    @property
+    def head_block(self) -> int:
+        """The chain's head; in live mode one block further every block time of the clock."""
+        if not self.live:
+            return self._head_base
+        elapsed = self.clock() - self._anchor
+        return self._head_base + int(elapsed / self.store.chain.block_time)
+
+    @head_block.setter
+    def head_block(self, number: int) -> None:
+        self._head_base, self._anchor = int(number), self.clock()
+
     def update(self, changes: dict[str, Any]) -> dict[str, Any]:
         """Apply settings and one-shot actions (`reset`, `advance_blocks`, `reorg`); returns
         what the actions did."""
@@ -89,6 +105,8 @@ class RpcControl:
         _check(changes)
         if changes.get("reset"):
             self.reset()
+        if "live" in changes:
+            self.head_block = self.head_block  # freeze (or anchor) the head before switching
         for key in SETTINGS:
             if key in changes:
                 value = changes[key]

@@ -96,10 +96,13 @@ def build_store(
     skew: float = 1.0,
     seed: int = 0,
     head_block: int | None = None,
+    store: ChainLogStore | None = None,
 ) -> ChainLogStore:
     """The chain the JSON-RPC face serves: recorded logs, then `synthetic` random ones in
-    [first_block, first_block + blocks) around them, on blocks numbered as Polygon's."""
-    store = ChainLogStore(polygon_chain(), head_block=head_block)
+    [first_block, first_block + blocks) around them, on blocks numbered as Polygon's; added
+    to `store` (a generated world's chain, whose head stays) when given."""
+    if store is None:
+        store = ChainLogStore(polygon_chain(), head_block=head_block)
     for path in log_files:
         store.add_logs(read_logs(path))
     if synthetic:
