@@ -27,9 +27,9 @@ SOURCE = "chain"
 LOG_COLUMNS: tuple[tuple[str, str], ...] = (
     ("transaction_hash", "text"),
     ("log_index", "int"),
-    ("block_number", "bigint"),
+    ("block_number", "long"),
     ("block_hash", "text"),
-    ("block_time", "bigint"),
+    ("block_time", "long"),
     ("source", "text"),
 )
 LOG_KEY = ("transaction_hash", "log_index")
@@ -102,12 +102,12 @@ CHAIN_CONDITION_RESOLUTIONS = ChainTable(
 CHAIN_BLOCKS = ChainTable(
     table="chain_blocks",
     columns=(
-        ("block_number", "bigint"),
+        ("block_number", "long"),
         ("block_hash", "text"),
         # Only known when the header was read: providers that send `blockTimestamp` with
         # each log spare the header reads of the blocks that hold logs.
         ("parent_hash", "text"),
-        ("block_time", "bigint"),
+        ("block_time", "long"),
     ),
     key=("block_number",),
     description="Hash and time of each block chain rows were loaded from, to detect reorgs.",
