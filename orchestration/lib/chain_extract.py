@@ -115,7 +115,10 @@ def extract_chain(
     loaded = cursor.get("block")
     if loaded is not None:
         loaded = _undo_reorg(client, warehouse, int(loaded), start_block, window, result, warn)
-        result.to_block, result.block_time = loaded, cursor.get("block_time")
+        if result.reorg_from is None:
+            result.to_block, result.block_time = loaded, cursor.get("block_time")
+        else:
+            result.to_block = loaded
     first = start_block if loaded is None else loaded + 1
     last = result.head - confirmations
     result.from_block = first

@@ -327,10 +327,10 @@ def test_a_reorg_replaces_what_it_orphaned(world_file, warehouse_url):
     store.reorg(LAST, depth, seed)
     truth = expected(store, LAST - 8)
     assert before != truth  # the reorg changed loaded rows
-    assert result.reorg_from is not None and result.reorg_from > LAST - depth
     with connect_warehouse(database_url, duckdb_path) as wh:
         assert loaded(wh) == truth
         assert_blocks_consistent(wh, store)
+    assert result.reorg_from is not None and result.reorg_from > LAST - depth
 
 
 # ---- a crash between ranges, confirmations ----------------------------------------------------
