@@ -7,6 +7,13 @@ from dagster_dbt import DbtCliResource
 
 from orchestration.defs.dbt.project import dbt_project
 from orchestration.lib.addresses import DEFAULT_EXCLUDED_ADDRESSES, parse_addresses
+from orchestration.lib.chain import ChainClient
+from orchestration.lib.chain_extract import (
+    DEFAULT_CONFIRMATIONS,
+    DEFAULT_MAX_BLOCK_RANGE,
+    DEFAULT_START_BLOCK,
+    REORG_WINDOW_FACTOR,
+)
 from orchestration.lib.publish import DEFAULT_SNAPSHOT_ROOT
 from orchestration.lib.subgraph import SubgraphClient
 from orchestration.lib.warehouse import DEFAULT_DUCKDB_PATH, Warehouse, connect_warehouse
@@ -58,6 +65,29 @@ class SubgraphsResource(dg.ConfigurableResource):
         )
 
 
+class ChainResource(dg.ConfigurableResource):
+    """The Polygon JSON-RPC endpoint of the V2-era chain source, and how far it is read."""
+
+    rpc_url: str | None = None
+    api_key: str | None = None  # sent as a bearer token, never logged
+    start_block: int = DEFAULT_START_BLOCK
+    confirmations: int = DEFAULT_CONFIRMATIONS
+    max_block_range: int = DEFAULT_MAX_BLOCK_RANGE
+    reorg_window: int | None = None  # blocks re-checked for a reorg; 4 x confirmations
+    timeout_seconds: float = 30.0
+    max_attempts: int = 8
+
+    @property
+    def window(self) -> int:
+        return self.reorg_window or REORG_WINDOW_FACTOR * self.confirmations
+
+    def client(self, **overrides) -> ChainClient:
+        if not self.rpc_url:
+            raise dg.Failure("POLYGON_RPC_URL is not set: the chain source is off")
+        options = {"timeout": self.timeout_seconds, "max_attempts": self.max_attempts}
+        return ChainClient(self.rpc_url, api_key=self.api_key or None, **{**options, **overrides})
+
+
 class PipelineSettings(dg.ConfigurableResource):
     """Knobs shared by extraction, checks and the marts."""
 
@@ -103,6 +133,14 @@ def resources() -> dg.Definitions:
                 source_max_lag_seconds=_env_int("SOURCE_MAX_LAG_SECONDS", 3600),
                 min_trader_trades=_env_int("MIN_TRADER_TRADES", 10),
                 min_trader_volume=_env_float("MIN_TRADER_VOLUME", 100.0),
+            ),
+            "chain": ChainResource(
+                rpc_url=_env("POLYGON_RPC_URL"),
+                api_key=_env("POLYGON_RPC_KEY"),
+                start_block=_env_int("CHAIN_START_BLOCK", DEFAULT_START_BLOCK),
+                confirmations=_env_int("CHAIN_CONFIRMATIONS", DEFAULT_CONFIRMATIONS),
+                max_block_range=_env_int("CHAIN_MAX_BLOCK_RANGE", DEFAULT_MAX_BLOCK_RANGE),
+                reorg_window=_env_int("CHAIN_REORG_WINDOW", None),
             ),
             "dbt": DbtCliResource(project_dir=dbt_project),
             "publication": PublicationSettings(

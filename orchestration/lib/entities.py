@@ -5,6 +5,7 @@ row is the source entity as served; `_block_number` and `_extracted_at` are adde
 Column kinds map to warehouse types in `warehouse.py`:
   text    -> text / VARCHAR           (ids, addresses, hashes, token ids: token ids have 77 digits)
   bigint  -> numeric(78,0) / HUGEINT  (BigInt amounts and timestamps, exact)
+  long    -> bigint / BIGINT           (block numbers and times)
   int     -> integer / INTEGER
   bigints -> numeric(78,0)[] / HUGEINT[]
   texts   -> text[] / VARCHAR[]

@@ -17,6 +17,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
+from orchestration.lib.chain_tables import CHAIN_TABLES, ChainTable
 from orchestration.lib.entities import ENTITIES, Entity
 
 CURSOR_TABLE = "raw._cursors"
@@ -27,6 +28,7 @@ _PG_TYPES = {
     "text": "text",
     "bigint": "numeric(78,0)",
     "int": "integer",
+    "long": "bigint",
     "bigints": "numeric(78,0)[]",
     "texts": "text[]",
 }
@@ -34,6 +36,7 @@ _DUCKDB_TYPES = {
     "text": "varchar",
     "bigint": "hugeint",
     "int": "integer",
+    "long": "bigint",
     "bigints": "hugeint[]",
     "texts": "varchar[]",
 }
@@ -146,6 +149,68 @@ class Warehouse:
             f"on raw.{entity.table} (_extracted_at)"
         ]
 
+    # --- chain tables --------------------------------------------------------------------
+    def ensure_chain_schema(self) -> None:
+        """The chain source's tables; created only where that source is configured."""
+        self.ensure_raw_schema()
+        self.execute_script([ddl for t in CHAIN_TABLES for ddl in self.chain_table_ddl(t)])
+
+    def chain_table_ddl(self, table: ChainTable) -> list[str]:
+        types = _PG_TYPES if self.kind == "postgres" else _DUCKDB_TYPES
+        cols = [f"{_quote(name)} {types[kind]}" for name, kind in table.columns]
+        cols.append("_extracted_at timestamptz not null")
+        if self.kind == "postgres":
+            cols.append(f"primary key ({', '.join(table.key)})")
+        statements = [f"create table if not exists raw.{table.table} ({', '.join(cols)})"]
+        if self.kind == "postgres" and table.key != ("block_number",):
+            # A reorg deletes by block; the incremental models read by load stamp.
+            statements += [
+                f"create index if not exists {table.table}__block_number "
+                f"on raw.{table.table} (block_number)",
+                f"create index if not exists {table.table}__extracted_at "
+                f"on raw.{table.table} (_extracted_at)",
+            ]
+        return statements
+
+    def _insert_new_sql(self, table: ChainTable, source: str) -> str:
+        """Insert the rows of `source` not loaded yet: a re-read range adds nothing twice."""
+        cols = ", ".join(_quote(c) for c in table.fields)
+        insert = (
+            f"insert into raw.{table.table} ({cols}, _extracted_at) "
+            f"select {self._select_casts(table)}, {self.placeholder} from {source} "
+        )
+        if self.kind == "postgres":
+            return insert + "on conflict do nothing"
+        # No key index on DuckDB (see DuckDBWarehouse); `block_number` comes first in the
+        # probe, so zone maps prune the table to the batch's blocks.
+        match = " and ".join(
+            f"loaded.{_quote(c)} = cast({source}.{_quote(c)} as {_DUCKDB_TYPES[kind]})"
+            for c, kind in sorted(
+                ((c, k) for c, k in table.columns if c in table.key or c == "block_number"),
+                key=lambda ck: ck[0] != "block_number",
+            )
+        )
+        return insert + f"where not exists (select 1 from raw.{table.table} loaded where {match})"
+
+    def load_chain(
+        self,
+        batches: dict[ChainTable, Sequence[dict[str, Any]]],
+        cursor: tuple[str, dict[str, Any]],
+    ) -> int:
+        """Rows of several chain tables and the cursor, in one transaction; rows loaded."""
+        raise NotImplementedError
+
+    def delete_chain_from(self, block_number: int, cursor: tuple[str, dict[str, Any]]) -> int:
+        """Every chain row and block at or after `block_number`, and the cursor moved back,
+        in one transaction; rows deleted."""
+        raise NotImplementedError
+
+    def _chain_deletes(self) -> list[str]:
+        return [
+            f"delete from raw.{t.table} where block_number >= {self.placeholder}"
+            for t in CHAIN_TABLES
+        ]
+
     # Subclass API
     def upsert(
         self,
@@ -213,26 +278,9 @@ class DuckDBWarehouse(Warehouse):
         )
 
     def upsert(self, entity, rows, block_number, cursor=None) -> int:
-        import pyarrow as pa
-
         rows = _dedupe_last(rows)
-        columns: dict[str, Any] = {}
-        for name, kind in entity.columns:
-            values = [r.get(name) for r in rows]
-            if kind in ("bigints", "texts"):
-                columns[name] = pa.array(
-                    [None if v is None else [str(x) for x in v] for v in values],
-                    type=pa.list_(pa.string()),
-                )
-                continue
-            try:  # the subgraph serves BigInt as strings already: no per-value conversion
-                columns[name] = pa.array(values, type=pa.string())
-            except (pa.ArrowTypeError, pa.ArrowInvalid):
-                columns[name] = pa.array(
-                    [None if v is None else str(v) for v in values], type=pa.string()
-                )
         now = datetime.now(UTC)
-        batch = pa.table(columns)
+        batch = _arrow_batch(entity.columns, rows)
         con = self.con
         con.begin()
         try:
@@ -247,6 +295,40 @@ class DuckDBWarehouse(Warehouse):
             con.rollback()
             raise
         return len(rows)
+
+    def load_chain(self, batches, cursor) -> int:
+        now = datetime.now(UTC)
+        con = self.con
+        loaded = 0
+        con.begin()
+        try:
+            for table, rows in batches.items():
+                if not rows:
+                    continue
+                con.register("_chain_batch", _arrow_batch(table.columns, rows))
+                con.execute(self._insert_new_sql(table, "_chain_batch"), [now])
+                con.unregister("_chain_batch")
+                loaded += len(rows)
+            self._put_cursor(*cursor, now)
+            con.commit()
+        except BaseException:
+            con.rollback()
+            raise
+        return loaded
+
+    def delete_chain_from(self, block_number, cursor) -> int:
+        con = self.con
+        deleted = 0
+        con.begin()
+        try:
+            for statement in self._chain_deletes():
+                deleted += con.execute(statement, [block_number]).fetchone()[0]
+            self._put_cursor(*cursor, datetime.now(UTC))
+            con.commit()
+        except BaseException:
+            con.rollback()
+            raise
+        return deleted
 
     def _put_cursor(self, name: str, state: dict[str, Any], now: datetime) -> None:
         self.con.execute(
@@ -320,6 +402,57 @@ class PostgresWarehouse(Warehouse):
                     [name, json.dumps(state), now],
                 )
 
+    def load_chain(self, batches, cursor) -> int:
+        now = datetime.now(UTC)
+        loaded = 0
+        try:
+            with self.con.transaction(), self.con.cursor() as cur:
+                for table, rows in batches.items():
+                    if not rows:
+                        continue
+                    stage = self._stage(cur, table)
+                    cols = ", ".join(_quote(c) for c in table.fields)
+                    values = itemgetter(*table.fields)
+                    with cur.copy(f"copy {stage} ({cols}) from stdin") as copy:
+                        for row in rows:
+                            copy.write_row(values(row))
+                    cur.execute(self._insert_new_sql(table, stage), [now])
+                    loaded += len(rows)
+                self._put_cursor(cur, *cursor, now)
+        except BaseException:
+            self._stages.difference_update(f"_load_{t.table}" for t in batches)
+            raise
+        return loaded
+
+    def delete_chain_from(self, block_number, cursor) -> int:
+        deleted = 0
+        with self.con.transaction(), self.con.cursor() as cur:
+            for statement in self._chain_deletes():
+                cur.execute(statement, [block_number])
+                deleted += cur.rowcount
+            self._put_cursor(cur, *cursor, datetime.now(UTC))
+        return deleted
+
+    def _stage(self, cur, table: ChainTable) -> str:
+        """A temporary table typed as the target, without constraints: COPY casts into it."""
+        stage = f"_load_{table.table}"
+        if stage not in self._stages:
+            cols = ", ".join(_quote(c) for c in table.fields)
+            cur.execute(
+                f"create temp table {stage} on commit delete rows as "
+                f"select {cols} from raw.{table.table} with no data"
+            )
+            self._stages.add(stage)
+        return stage
+
+    @staticmethod
+    def _put_cursor(cur, name: str, state: dict[str, Any], now: datetime) -> None:
+        cur.execute(
+            f"insert into {CURSOR_TABLE} values (%s, %s, %s) on conflict (name) do update "
+            "set state = excluded.state, updated_at = excluded.updated_at",
+            [name, json.dumps(state), now],
+        )
+
     def fetchone(self, sql, params=()):
         with self.con.cursor() as cur:
             cur.execute(sql, list(params))
@@ -341,6 +474,29 @@ class PostgresWarehouse(Warehouse):
 
     def close(self) -> None:
         self.con.close()
+
+
+def _arrow_batch(columns: Sequence[tuple[str, str]], rows: Sequence[dict[str, Any]]):
+    """Rows as an Arrow table of strings (lists of strings for arrays): the insert casts them,
+    exactly, to the column types."""
+    import pyarrow as pa
+
+    arrays: dict[str, Any] = {}
+    for name, kind in columns:
+        values = [r.get(name) for r in rows]
+        if kind in ("bigints", "texts"):
+            arrays[name] = pa.array(
+                [None if v is None else [str(x) for x in v] for v in values],
+                type=pa.list_(pa.string()),
+            )
+            continue
+        try:  # the subgraph serves BigInt as strings already: no per-value conversion
+            arrays[name] = pa.array(values, type=pa.string())
+        except (pa.ArrowTypeError, pa.ArrowInvalid):
+            arrays[name] = pa.array(
+                [None if v is None else str(v) for v in values], type=pa.string()
+            )
+    return pa.table(arrays)
 
 
 def connect_warehouse(

@@ -5,6 +5,8 @@ import dagster as dg
 from orchestration.lib.entities import CONDITIONS, MARKET_DATA, USER_POSITIONS
 
 POLYMARKET = dg.AssetSelection.groups("polymarket")
+# The chain's raw assets exist only when POLYGON_RPC_URL is set (defs/chain/definitions.py).
+CHAIN = dg.AssetSelection.groups("chain")
 POSITIONS = dg.AssetSelection.assets(dg.AssetKey(USER_POSITIONS.asset_key))
 REFERENCE = dg.AssetSelection.assets(
     dg.AssetKey(MARKET_DATA.asset_key), dg.AssetKey(CONDITIONS.asset_key)
@@ -31,7 +33,7 @@ def serial(name: str) -> dict[str, str]:
 fetch_traders_job = dg.define_asset_job(
     "fetch_traders_job",
     # positions hang off the fills (the top traders): their own job syncs them and their view
-    selection=(POLYMARKET - POSITIONS).downstream() - POSITIONS.downstream(),
+    selection=((POLYMARKET | CHAIN) - POSITIONS).downstream() - POSITIONS.downstream(),
     description=(
         "Trades, activity and reference entities from the subgraphs into raw tables, "
         "then the dbt models and the API publication that follow from them."
