@@ -106,7 +106,7 @@ def extract_chain(
     warn: Progress | None = None,
 ) -> ChainExtractResult:
     """One run: undo a reorg if the newest loaded blocks changed, then read up to the
-    confirmed head. Every chain table must exist (`Warehouse.ensure_chain_schema`)."""
+    confirmed head. Every chain table must exist (`Warehouse.ensure_raw_schema`)."""
     started = time.monotonic()
     result = ChainExtractResult()
     window = reorg_window if reorg_window is not None else REORG_WINDOW_FACTOR * confirmations

@@ -138,6 +138,9 @@ class Warehouse:
                 "(name text primary key, state text not null, updated_at timestamptz not null)",
                 *(self.table_ddl(e) for e in ENTITIES),
                 *(ddl for e in ENTITIES for ddl in self.index_ddl(e)),
+                # The chain's tables exist, empty, where that source is off: the dbt models
+                # read both eras' sources either way.
+                *(ddl for t in CHAIN_TABLES for ddl in self.chain_table_ddl(t)),
             ]
         )
 
@@ -150,11 +153,6 @@ class Warehouse:
         ]
 
     # --- chain tables --------------------------------------------------------------------
-    def ensure_chain_schema(self) -> None:
-        """The chain source's tables; created only where that source is configured."""
-        self.ensure_raw_schema()
-        self.execute_script([ddl for t in CHAIN_TABLES for ddl in self.chain_table_ddl(t)])
-
     def chain_table_ddl(self, table: ChainTable) -> list[str]:
         types = _PG_TYPES if self.kind == "postgres" else _DUCKDB_TYPES
         cols = [f"{_quote(name)} {types[kind]}" for name, kind in table.columns]

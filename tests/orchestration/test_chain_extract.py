@@ -223,7 +223,7 @@ def run(sim, url, path, **options):
         ChainClient(sim.rpc_url, backoff_base=0.02, backoff_max=0.3) as client,
         connect_warehouse(url, path) as wh,
     ):
-        wh.ensure_chain_schema()
+        wh.ensure_raw_schema()
         return extract_chain(
             client, wh, **{"start_block": FIRST, "confirmations": 8, **options},
             progress=lambda _: None, warn=lambda _: None,
@@ -344,7 +344,7 @@ def test_a_crash_after_a_commit_resumes_exactly(world_file, duckdb_path):
     store = world_store(world_file)
     with world_sim(world_file) as sim:
         with ChainClient(sim.rpc_url) as client, connect_warehouse(None, duckdb_path) as wh:
-            wh.ensure_chain_schema()
+            wh.ensure_raw_schema()
             commit, commits = wh.load_chain, []
 
             def load_then_crash(*args, **kwargs):

@@ -40,7 +40,6 @@ def build_chain_assets() -> dg.AssetsDefinition:
         """V2 exchange fills, condition preparations and resolutions, and their block hashes."""
         client = chain.client()
         with client, warehouse.connect() as wh:
-            wh.ensure_chain_schema()
             result = extract_chain(
                 client,
                 wh,
