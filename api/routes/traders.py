@@ -137,6 +137,7 @@ async def get_leaderboard(request: Request, state: StateDep) -> Response:
         rows = await warehouse.fetch(
             queries.leaderboard(timeframe.value, sort_by.value, order.value), sql_params
         )
+        queries.rank_page(rows, sort_by.value)
         if rows:
             total = int(rows[0]["total_count"])
         elif page > 1:
