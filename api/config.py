@@ -32,7 +32,18 @@ class Settings(BaseSettings):
     )
     pg_pool_min_size: int = Field(1, ge=0)
     pg_pool_max_size: int = Field(10, ge=1)
-    pg_statement_timeout_ms: int = Field(5000, ge=0)
+    pg_statement_timeout_ms: int = Field(
+        5000, ge=0, description="PostgreSQL cancels a read running longer (0: no limit)."
+    )
+    duckdb_statement_timeout_ms: int = Field(
+        5000, ge=0, description="A snapshot read running longer is interrupted (0: no limit)."
+    )
+    costly_query_concurrency: int = Field(
+        2,
+        ge=1,
+        description="Uncached leaderboard rankings run at once per process; the others wait "
+        "(at most a statement timeout), leaving connections and threads to other reads.",
+    )
 
     redis_url: str | None = Field(None, description="Redis cache; unset: in-process TTL cache.")
     cache_key_prefix: str = Field("polyboard", description="Prefix of every cache key.")

@@ -134,17 +134,17 @@ async def get_leaderboard(request: Request, state: StateDep) -> Response:
             "limit": limit,
             "offset": (page - 1) * limit,
         }
-        rows = await warehouse.fetch(
+        rows = await warehouse.fetch_costly(
             queries.leaderboard(timeframe.value, sort_by.value, order.value), sql_params
         )
         queries.rank_page(rows, sort_by.value)
         if rows:
             total = int(rows[0]["total_count"])
         elif page > 1:
-            count = await warehouse.fetch_one(
+            count = await warehouse.fetch_costly(
                 queries.leaderboard_count(timeframe.value), sql_params
             )
-            total = int(count["total_count"]) if count else 0
+            total = int(count[0]["total_count"]) if count else 0
         else:
             total = 0
         body = LeaderboardPublic(

@@ -1,0 +1,134 @@
+"""The cost of uncached reads is bounded.
+
+- A statement past the statement timeout is stopped and answered with 503 and the reason, on
+  both engines, and the API serves the next request as usual.
+- Uncached leaderboard rankings run a few at a time: a storm of them does not hold up
+  trader lookups.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import time
+from pathlib import Path
+
+import duckdb
+import httpx
+import psycopg
+import pytest
+from apitest_support import LiveServer, settings_for
+
+from bench.api import scale_traders
+from orchestration.lib.publish import publish_snapshot
+from orchestration.lib.warehouse import connect_warehouse
+
+LEADERBOARD = "/api/v1/traders/leaderboard"
+MILLION = 1_000_000
+# Every trader eligible, a page far down: the ranking reads all million rows.
+DEEP_PAGE = {"timeframe": "all", "min_trades": 0, "limit": 100, "page": 5000}
+
+
+@pytest.fixture(scope="module")
+def million_snapshot(duckdb_warehouse, tmp_path_factory) -> Path:
+    """The tiny world's marts with traders_v2 grown to a million traders, published."""
+    work = tmp_path_factory.mktemp("api-million")
+    path = work / "warehouse.duckdb"
+    shutil.copy(duckdb_warehouse, path)
+    scale_traders(path, MILLION, work)
+    root = work / "snapshot"
+    with connect_warehouse(None, str(path)) as warehouse:
+        publish_snapshot(warehouse, root)
+    return root
+
+
+def test_duckdb_statement_past_the_timeout_answers_503(request, million_snapshot):
+    settings = settings_for(
+        "duckdb", request, snapshot_dir=str(million_snapshot), duckdb_statement_timeout_ms=200
+    )
+    with LiveServer(settings) as server, httpx.Client(base_url=server.url, timeout=60) as client:
+        started = time.monotonic()
+        response = client.get(LEADERBOARD, params={**DEEP_PAGE, "page": 100_000, "min_volume": 0})
+        elapsed = time.monotonic() - started
+        assert response.status_code == 503, response.text[:200]
+        assert "statement timeout" in response.json()["detail"]
+        assert response.headers["retry-after"]
+        assert elapsed < 2.0
+        # The interrupted statement leaves the snapshot in service.
+        assert client.get(LEADERBOARD, params={"limit": 5}).status_code == 200
+
+
+def test_postgres_statement_past_the_timeout_answers_503_and_does_not_mark_it_down(
+    request, pg_warehouse
+):
+    settings = settings_for("postgres", request, pg_statement_timeout_ms=300)
+    with LiveServer(settings) as server, httpx.Client(base_url=server.url, timeout=60) as client:
+        assert client.get(LEADERBOARD, params={"limit": 3}).status_code == 200
+        # A writer holds the mart: the API's read waits on the lock until its timeout.
+        with psycopg.connect(pg_warehouse) as locker:
+            locker.execute("lock table marts.traders_v2 in access exclusive mode")
+            started = time.monotonic()
+            response = client.get(LEADERBOARD, params={"limit": 4})
+            elapsed = time.monotonic() - started
+            locker.rollback()
+        assert response.status_code == 503, response.text[:200]
+        detail = response.json()["detail"]
+        assert "statement timeout" in detail and "unavailable" not in detail
+        assert elapsed < 3.0
+        # The database answered (it cancelled the statement): it is not reported down.
+        started = time.monotonic()
+        assert client.get(LEADERBOARD, params={"limit": 6}).status_code == 200
+        assert time.monotonic() - started < 2.0
+
+
+def _original_wallets(duckdb_warehouse: Path, n: int) -> list[str]:
+    con = duckdb.connect(str(duckdb_warehouse), read_only=True)
+    try:
+        rows = con.execute(
+            "select wallet_address from marts.traders_v2 order by wallet_address limit ?", [n]
+        ).fetchall()
+    finally:
+        con.close()
+    return [r[0] for r in rows]
+
+
+def test_trader_lookups_are_served_while_rankings_saturate_their_slots(
+    request, million_snapshot, duckdb_warehouse
+):
+    settings = settings_for(
+        "duckdb",
+        request,
+        snapshot_dir=str(million_snapshot),
+        costly_query_concurrency=1,
+        duckdb_statement_timeout_ms=60_000,
+    )
+    wallets = _original_wallets(duckdb_warehouse, 5)
+
+    async def run(base_url: str):
+        async with httpx.AsyncClient(base_url=base_url, timeout=120) as client:
+            storm_done: list[float] = []
+
+            async def miss(i: int) -> httpx.Response:
+                # A distinct min_volume each: every one is a cache miss.
+                response = await client.get(LEADERBOARD, params={**DEEP_PAGE, "min_volume": i})
+                storm_done.append(time.monotonic())
+                return response
+
+            storm = [asyncio.create_task(miss(i)) for i in range(12)]
+            await asyncio.sleep(0.5)  # the rankings are running and queued
+            lookups = []
+            for wallet in wallets:
+                started = time.monotonic()
+                response = await client.get(f"/api/v1/traders/{wallet}")
+                lookups.append((response.status_code, time.monotonic() - started))
+            lookups_done = time.monotonic()
+            storm_responses = await asyncio.gather(*storm)
+            return lookups, lookups_done, storm_done, storm_responses
+
+    with LiveServer(settings) as server:
+        lookups, lookups_done, storm_done, storm_responses = asyncio.run(run(server.url))
+    assert {r.status_code for r in storm_responses} == {200}
+    # The lookups ran while the storm was still being served, and none waited behind it.
+    assert max(storm_done) > lookups_done
+    assert {status for status, _ in lookups} == {200}
+    assert max(seconds for _, seconds in lookups) < 1.0, lookups
