@@ -35,6 +35,12 @@ class Settings(BaseSettings):
     pg_statement_timeout_ms: int = Field(
         5000, ge=0, description="PostgreSQL cancels a read running longer (0: no limit)."
     )
+    pg_retry_seconds: float = Field(
+        2.0,
+        gt=0,
+        description="While PostgreSQL is unreachable, requests get 503 at once and one "
+        "request (or the publication poller) tries it again this often.",
+    )
     duckdb_statement_timeout_ms: int = Field(
         5000, ge=0, description="A snapshot read running longer is interrupted (0: no limit)."
     )

@@ -2,6 +2,7 @@
 
 - PostgreSQL: an `AsyncConnectionPool` of autocommit connections with a statement timeout;
   the marts are read in place and the publication version comes from `marts.publication`.
+  While the database is unreachable a breaker answers at once (see `api/breaker.py`).
 - DuckDB: the API never opens the pipeline's file (DuckDB locks it against other processes
   while the pipeline writes). It follows `<snapshot_dir>/CURRENT`, loads that version's
   Parquet files into its own in-memory DuckDB database, and swaps databases when CURRENT
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from api import queries
+from api.breaker import Breaker
 from api.config import Settings
 from orchestration.lib.publish import MANIFEST_FILE, read_current
 
@@ -32,6 +34,7 @@ log = logging.getLogger("polyboard.api.warehouse")
 
 Row = dict[str, Any]
 _PG_PARAM = re.compile(r"%\((\w+)\)s")
+PROBE_TIMEOUT_SECONDS = 1.0
 
 
 class WarehouseUnavailable(RuntimeError):
@@ -103,7 +106,9 @@ class PostgresWarehouse(Warehouse):
         from psycopg_pool import AsyncConnectionPool
 
         super().__init__(settings)
+        self.url = settings.database_url
         self.statement_timeout = settings.pg_statement_timeout_ms / 1000
+        self.breaker = Breaker("PostgreSQL", settings.pg_retry_seconds)
         options = f"-c statement_timeout={settings.pg_statement_timeout_ms}"
         self.pool = AsyncConnectionPool(
             settings.database_url,
@@ -112,6 +117,10 @@ class PostgresWarehouse(Warehouse):
             kwargs={"autocommit": True, "row_factory": dict_row, "options": options},
             open=False,
             timeout=5.0,
+            # The pool's own reconnection backs off for minutes by default; the breaker's
+            # probes ask for a connection every pg_retry_seconds instead, and each one must
+            # find the pool ready to try at once.
+            reconnect_timeout=settings.pg_retry_seconds,
             name="polyboard-api",
         )
 
@@ -126,18 +135,49 @@ class PostgresWarehouse(Warehouse):
         import psycopg
         from psycopg_pool import PoolTimeout
 
+        breaker = self.breaker
+        probing = breaker.open
+        if not breaker.allow():
+            raise WarehouseUnavailable(
+                f"PostgreSQL unavailable ({breaker.reason}); "
+                f"next connection attempt in {breaker.retry_in():.1f}s"
+            )
+        # A probe of a database that may still be down must not hold its request for the
+        # whole pool timeout.
+        timeout = PROBE_TIMEOUT_SECONDS if probing else None
         try:
-            async with self.pool.connection() as con:
+            async with self.pool.connection(timeout=timeout) as con:
                 cur = await con.execute(sql, params or None)
-                return await cur.fetchall()
+                rows = await cur.fetchall()
         except psycopg.errors.QueryCanceled as exc:
+            breaker.succeeded()  # the server answered: it is up, the statement was too slow
             raise QueryTimeout(
                 f"the query ran past the {self.statement_timeout:g}s statement timeout"
             ) from exc
         except (PoolTimeout, psycopg.OperationalError) as exc:
+            # A pool whose connections are all busy times out too, and a restart drops
+            # connections: only a database that refuses a new connection opens the breaker.
+            if await self._reachable():
+                breaker.succeeded()
+                raise WarehouseBusy(f"PostgreSQL could not serve this read: {exc}") from exc
+            breaker.failed(exc)
             raise WarehouseUnavailable(f"PostgreSQL unavailable: {exc}") from exc
         except (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedColumn) as exc:
+            breaker.succeeded()
             raise MartsMissing(f"the marts are not built as expected: {exc}") from exc
+        breaker.succeeded()
+        return rows
+
+    async def _reachable(self) -> bool:
+        import psycopg
+
+        try:
+            async with asyncio.timeout(PROBE_TIMEOUT_SECONDS):
+                con = await psycopg.AsyncConnection.connect(self.url)
+        except (TimeoutError, psycopg.OperationalError):
+            return False
+        await con.close()
+        return True
 
     async def refresh(self) -> bool:
         try:

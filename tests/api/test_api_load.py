@@ -1,9 +1,11 @@
-"""The cost of uncached reads is bounded.
+"""The cost of uncached reads is bounded, and a database that is down costs no waiting.
 
 - A statement past the statement timeout is stopped and answered with 503 and the reason, on
   both engines, and the API serves the next request as usual.
 - Uncached leaderboard rankings run a few at a time: a storm of them does not hold up
   trader lookups.
+- With PostgreSQL unreachable, requests answer 503 at once after the first failures, and the
+  API serves again by itself once the database is back.
 """
 
 from __future__ import annotations
@@ -12,12 +14,13 @@ import asyncio
 import shutil
 import time
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import duckdb
 import httpx
 import psycopg
 import pytest
-from apitest_support import LiveServer, settings_for
+from apitest_support import LiveServer, TcpProxy, settings_for, wait_for
 
 from bench.api import scale_traders
 from orchestration.lib.publish import publish_snapshot
@@ -132,3 +135,51 @@ def test_trader_lookups_are_served_while_rankings_saturate_their_slots(
     assert max(storm_done) > lookups_done
     assert {status for status, _ in lookups} == {200}
     assert max(seconds for _, seconds in lookups) < 1.0, lookups
+
+
+def _through(url: str, port: int) -> str:
+    parts = urlsplit(url)
+    netloc = f"{parts.username or 'postgres'}@127.0.0.1:{port}"
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def test_postgres_down_answers_503_at_once_and_recovers(request, pg_warehouse):
+    proxy = TcpProxy("127.0.0.1", urlsplit(pg_warehouse).port or 5432)
+    proxy.up()
+    settings = settings_for(
+        "postgres",
+        request,
+        database_url=_through(pg_warehouse, proxy.port),
+        pg_retry_seconds=0.5,
+    )
+    try:
+        with (
+            LiveServer(settings) as server,
+            httpx.Client(base_url=server.url, timeout=60) as client,
+        ):
+            assert client.get(LEADERBOARD, params={"limit": 1}).status_code == 200
+            proxy.down()
+            # The first failures may wait for the pool; then the breaker knows.
+            for limit in (2, 3):
+                assert client.get(LEADERBOARD, params={"limit": limit}).status_code == 503
+            timings = []
+            for limit in range(4, 14):  # distinct pages: none is in the cache
+                started = time.monotonic()
+                response = client.get(LEADERBOARD, params={"limit": limit})
+                timings.append(time.monotonic() - started)
+                assert response.status_code == 503
+                assert "PostgreSQL unavailable" in response.json()["detail"]
+            assert max(timings) < 2.0 and sum(timings) < 5.0, timings
+            started = time.monotonic()
+            assert client.get("/ready").status_code == 503
+            assert time.monotonic() - started < 2.0
+
+            proxy.up()
+            wait_for(
+                lambda: client.get(LEADERBOARD, params={"limit": 20}).status_code == 200,
+                timeout=10,
+                interval=0.2,
+            )
+            assert client.get("/ready").status_code == 200
+    finally:
+        proxy.close()
