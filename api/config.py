@@ -59,7 +59,12 @@ class Settings(BaseSettings):
     leaderboard_cache_ttl: int = Field(60, ge=0)
     trader_cache_ttl: int = Field(300, ge=0)
     trader_stats_cache_ttl: int = Field(180, ge=0)
-    memory_cache_max_entries: int = Field(10_000, ge=1)
+    memory_cache_max_bytes: int = Field(
+        64 * 1024 * 1024,
+        ge=64 * 1024,
+        description="Bound of the in-process cache in bytes (keys, bodies and per-entry "
+        "overhead); the oldest writes are evicted first. Also bounds the near cache.",
+    )
     local_cache_ttl: float = Field(
         1.0,
         ge=0,

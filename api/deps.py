@@ -44,6 +44,7 @@ class AppState:
                 settings.cache_key_prefix,
                 lambda: warehouse.version,
                 local_ttl=settings.local_cache_ttl if settings.redis_url else 0.0,
+                local_max_bytes=settings.memory_cache_max_bytes,
             ),
             dagster=DagsterClient(
                 settings.dagster_graphql_url,

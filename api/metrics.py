@@ -15,6 +15,10 @@ CACHE_ERRORS = Counter(
     "polyboard_cache_errors", "Cache operations that failed (Redis unreachable, timeouts).", ["op"]
 )
 CACHE_UP = Gauge("polyboard_cache_up", "1 when the cache backend answers, 0 while it is down.")
+MEMORY_CACHE_BYTES = Gauge(
+    "polyboard_memory_cache_bytes",
+    "Bytes held by the in-process cache (the cache itself, or the near cache in front of Redis).",
+)
 SNAPSHOT_SWITCHES = Counter(
     "polyboard_publication_switches", "Times the API switched to a newer publication."
 )

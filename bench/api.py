@@ -12,6 +12,11 @@ not the bottleneck) holds 32 connections open and alternates rounds on the two e
 Prints requests/s and p50/p99 latency of each, the ratio cached/bare (bar: >= 0.50) and
 the p99 of the cached endpoint (bar: <= 25 ms).
 
+    uv run python bench/api.py --fill 10000
+
+The in-process cache's memory: the server's RSS before and after that many distinct
+`limit=100` leaderboard requests (each a new key), with `MEMORY_CACHE_MAX_BYTES` as set.
+
     uv run python bench/api.py --storm [--traders 1000000] [--misses 20] [--page 1]
 
 The cost of uncached reads: `traders_v2` of the demo marts grown to a million traders
@@ -309,6 +314,42 @@ def storm(base: str, warehouse: Path, misses: int, page: int) -> int:
     return 0
 
 
+# ---- cache memory ----------------------------------------------------------------------
+
+
+def fill(base: str, pid: int, keys: int) -> int:
+    import httpx
+    import psutil
+
+    process = psutil.Process(pid)
+    params = {"timeframe": "all", "min_trades": 0, "limit": 100}
+    with httpx.Client(base_url=base, timeout=60) as client:
+        client.get(LEADERBOARD, params={**params, "min_volume": 1})  # warm-up
+        before = process.memory_info().rss
+        body_bytes = 0
+        for i in range(keys):  # a distinct min_volume each: a new key every time
+            response = client.get(LEADERBOARD, params={**params, "min_volume": i / 1e6})
+            response.raise_for_status()
+            body_bytes += len(response.content)
+        after = process.memory_info().rss
+        held = client.get("/metrics").text
+    cached = next(
+        (float(line.split()[1]) for line in held.splitlines()
+         if line.startswith("polyboard_memory_cache_bytes ")),
+        float("nan"),
+    )  # fmt: skip
+    bound = os.environ.get("MEMORY_CACHE_MAX_BYTES", "default")
+    print(
+        f"{keys} keys, {body_bytes / keys / 1024:.1f} KiB a body, {body_bytes / 2**20:.0f} MiB "
+        f"of bodies in all; MEMORY_CACHE_MAX_BYTES {bound}"
+    )
+    print(
+        f"server RSS {before / 2**20:.0f} MiB -> {after / 2**20:.0f} MiB "
+        f"(+{(after - before) / 2**20:.0f} MiB); cache holds {cached / 2**20:.1f} MiB"
+    )
+    return 0
+
+
 def verdict(ok: bool) -> str:
     return "PASS" if ok else "FAIL"
 
@@ -338,8 +379,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--traders", type=int, default=1_000_000, help="with --storm")
     parser.add_argument("--misses", type=int, default=20, help="with --storm")
     parser.add_argument("--page", type=int, default=1, help="leaderboard page of the misses")
+    parser.add_argument("--fill", type=int, default=0, help="cache memory after N new keys")
     args = parser.parse_args(argv)
-    if args.storm:
+    if args.storm or args.fill:
         args.no_redis = True
 
     work = Path(tempfile.mkdtemp(prefix="polyboard-bench-api-"))
@@ -379,6 +421,8 @@ def main(argv: list[str] | None = None) -> int:
             time.sleep(0.2)
         if args.storm:
             return storm(base, work / "warehouse.duckdb", args.misses, args.page)
+        if args.fill:
+            return fill(base, server.pid, args.fill)
         body = httpx.get(base + LEADERBOARD, headers={"Accept-Encoding": "identity"}).content
         body_file.write_bytes(body)
         assert httpx.get(base + BARE, headers={"Accept-Encoding": "identity"}).content == body
