@@ -138,9 +138,9 @@ class PostgresWarehouse(Warehouse):
         breaker = self.breaker
         probing = breaker.open
         if not breaker.allow():
+            # The driver's error (host, port) went to the log when the breaker opened.
             raise WarehouseUnavailable(
-                f"PostgreSQL unavailable ({breaker.reason}); "
-                f"next connection attempt in {breaker.retry_in():.1f}s"
+                f"PostgreSQL unavailable; next connection attempt in {breaker.retry_in():.1f}s"
             )
         # A probe of a database that may still be down must not hold its request for the
         # whole pool timeout.
@@ -159,7 +159,11 @@ class PostgresWarehouse(Warehouse):
             # connections: only a database that refuses a new connection opens the breaker.
             if await self._reachable():
                 breaker.succeeded()
-                raise WarehouseBusy(f"PostgreSQL could not serve this read: {exc}") from exc
+                log.warning("PostgreSQL read failed while the database is reachable: %s", exc)
+                raise WarehouseBusy(
+                    "PostgreSQL could not serve this read (every connection busy, or the "
+                    "connection was lost); retry shortly"
+                ) from exc
             breaker.failed(exc)
             raise WarehouseUnavailable(f"PostgreSQL unavailable: {exc}") from exc
         except (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedColumn) as exc:
