@@ -19,6 +19,11 @@ MEMORY_CACHE_BYTES = Gauge(
     "polyboard_memory_cache_bytes",
     "Bytes held by the in-process cache (the cache itself, or the near cache in front of Redis).",
 )
+LEADERBOARD_READS = Counter(
+    "polyboard_leaderboard_reads",
+    "Uncached leaderboard pages by source: the precomputed mart, or ranked on the fly.",
+    ["source"],
+)
 SNAPSHOT_SWITCHES = Counter(
     "polyboard_publication_switches", "Times the API switched to a newer publication."
 )

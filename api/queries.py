@@ -124,6 +124,69 @@ def rank_page(rows: list[dict], sort_by: str) -> None:
         row["rank"] = rank
 
 
+# Sort key -> rank column of marts.leaderboard (ranked by pnl desc and by volume desc).
+MART_RANKS = {"pnl": "pnl_rank", "volume": "volume_rank"}
+
+
+def leaderboard_from_mart(sort_by: str) -> str:
+    """One page of `marts.leaderboard` for a window, in the shape of `leaderboard` pages.
+
+    Used only when the mart was built with the request's thresholds (`api/rankings.py`):
+    then its ranks are the ones `leaderboard` would compute, read through the mart's
+    (time_window, <rank>) index instead of ranked per request.
+    """
+    rank = MART_RANKS[sort_by]
+    # The page first, then its traders: joined before the limit, DuckDB would join the
+    # whole window with every trader.
+    return f"""
+        with page as (
+            select wallet_address, {rank} as rank, pnl, volume, trades
+            from marts.leaderboard
+            where time_window = %(time_window)s
+            order by {rank}, wallet_address
+            limit %(limit)s offset %(offset)s
+        )
+        select
+            page.rank,
+            page.wallet_address,
+            page.pnl as total_pnl,
+            page.volume,
+            page.trades as total_trades,
+            traders.win_rate,
+            traders.wins,
+            traders.losses,
+            traders.markets_traded,
+            traders.last_trade_at
+        from page
+        join marts.traders_v2 as traders on traders.wallet_address = page.wallet_address
+        order by page.rank, page.wallet_address
+    """
+
+
+# Per window: traders_v2 rows eligible under the given thresholds...
+ELIGIBLE_COUNTS = (
+    "select "
+    + ", ".join(
+        f"count(*) filter (where {trades} >= %(min_trades)s and {volume} >= %(min_volume)s) "
+        f"as eligible_{window}"
+        for window, (_, volume, trades) in WINDOW_COLUMNS.items()
+    )
+    + " from marts.traders_v2"
+)
+
+# ... and the rows of marts.leaderboard, their smallest trades and volume, and null values.
+MART_WINDOWS = """
+    select
+        time_window,
+        count(*) as traders,
+        min(trades) as min_trades,
+        min(volume) as min_volume,
+        count(*) filter (where pnl is null or volume is null) as nulls
+    from marts.leaderboard
+    group by time_window
+"""
+
+
 def leaderboard_count(timeframe: str) -> str:
     _, volume, trades = WINDOW_COLUMNS[timeframe]
     return f"""

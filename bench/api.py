@@ -266,6 +266,12 @@ async def _storm(base: str, wallets: list[str], misses: int, page: int) -> dict:
         # Alone: lookups one at a time, then one miss at a time (distinct keys: all misses).
         alone = [await lookup(next(unread)) for _ in range(20)]
         single = [(await miss(1 + i / 100))[0] for i in range(5)]
+        default = []  # the default thresholds: read from the precomputed mart
+        for page in range(1, 6):
+            started = time.perf_counter()
+            response = await client.get(LEADERBOARD, params={"timeframe": "all", "page": page})
+            response.raise_for_status()
+            default.append(time.perf_counter() - started)
 
         # The storm, and lookups one after another until it is over.
         tasks = [asyncio.create_task(miss(i / 100)) for i in range(misses)]
@@ -273,7 +279,13 @@ async def _storm(base: str, wallets: list[str], misses: int, page: int) -> dict:
         while not all(t.done() for t in tasks) and (wallet := next(unread, None)):
             during.append(await lookup(wallet))
         results = await asyncio.gather(*tasks)
-    return {"alone": alone, "single": single, "storm": results, "during": during}
+    return {
+        "alone": alone,
+        "single": single,
+        "default": default,
+        "storm": results,
+        "during": during,
+    }
 
 
 def storm(base: str, warehouse: Path, misses: int, page: int) -> int:
@@ -300,6 +312,7 @@ def storm(base: str, warehouse: Path, misses: int, page: int) -> int:
     storm_seconds = [seconds for seconds, _ in r["storm"]]
     counts = dict(sorted(Counter(status for _, status in r["storm"]).items()))
     print(f"leaderboard miss alone:        {_ms(r['single'])}")
+    print(f"default-threshold miss alone:  {_ms(r['default'])}")
     print(f"trader lookup alone:           {_ms(r['alone'])}")
     print(f"storm of {misses} misses:           {_ms(storm_seconds)}  statuses {counts}")
     print(f"trader lookup during storm:    {_ms(r['during'])}")

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 from api import queries
 from api.cache import params_hash
 from api.deps import StateDep, WalletPath
+from api.metrics import LEADERBOARD_READS
 from api.models import (
     DailyStatPublic,
     ErrorPublic,
@@ -26,6 +27,7 @@ from api.models import (
     LeaderboardPublic,
     LeaderboardQuery,
     MarketOutcome,
+    Order,
     PositionPublic,
     PositionsPublic,
     PositionStatus,
@@ -126,14 +128,14 @@ async def get_leaderboard(request: Request, state: StateDep) -> Response:
         "limit": limit,
     }
     warehouse = state.warehouse
+    sql_params = {
+        "min_trades": min_trades,
+        "min_volume": Decimal(repr(min_volume)),
+        "limit": limit,
+        "offset": (page - 1) * limit,
+    }
 
-    async def compute() -> bytes:
-        sql_params = {
-            "min_trades": min_trades,
-            "min_volume": Decimal(repr(min_volume)),
-            "limit": limit,
-            "offset": (page - 1) * limit,
-        }
+    async def ranked_page() -> tuple[list[dict], int]:
         rows = await warehouse.fetch_costly(
             queries.leaderboard(timeframe.value, sort_by.value, order.value), sql_params
         )
@@ -147,6 +149,24 @@ async def get_leaderboard(request: Request, state: StateDep) -> Response:
             total = int(count[0]["total_count"]) if count else 0
         else:
             total = 0
+        return rows, total
+
+    async def compute() -> bytes:
+        mart_total = (
+            state.rankings.total(warehouse, timeframe.value, min_trades, min_volume)
+            if sort_by.value in queries.MART_RANKS and order is Order.desc
+            else None
+        )
+        if mart_total is not None:
+            LEADERBOARD_READS.labels("mart").inc()
+            rows = await warehouse.fetch(
+                queries.leaderboard_from_mart(sort_by.value),
+                {**sql_params, "time_window": timeframe.value},
+            )
+            total = mart_total
+        else:
+            LEADERBOARD_READS.labels("ranked").inc()
+            rows, total = await ranked_page()
         body = LeaderboardPublic(
             traders=[LeaderboardEntryPublic.model_validate(r) for r in rows],
             total=total,

@@ -2,6 +2,8 @@
 
 - A statement past the statement timeout is stopped and answered with 503 and the reason, on
   both engines, and the API serves the next request as usual.
+- Leaderboard pages with the default thresholds are read from the precomputed mart, when it
+  was built with the API's thresholds; other requests are ranked on the fly.
 - Uncached leaderboard rankings run a few at a time: a storm of them does not hold up
   trader lookups.
 - With PostgreSQL unreachable, requests answer 503 at once after the first failures, and the
@@ -20,7 +22,7 @@ import duckdb
 import httpx
 import psycopg
 import pytest
-from apitest_support import LiveServer, TcpProxy, settings_for, wait_for
+from apitest_support import LiveServer, TcpProxy, metric, settings_for, wait_for
 
 from bench.api import scale_traders
 from orchestration.lib.publish import publish_snapshot
@@ -82,6 +84,64 @@ def test_postgres_statement_past_the_timeout_answers_503_and_does_not_mark_it_do
         started = time.monotonic()
         assert client.get(LEADERBOARD, params={"limit": 6}).status_code == 200
         assert time.monotonic() - started < 2.0
+
+
+def _reads(client: httpx.Client, source: str) -> float:
+    return metric(client.get("/metrics").text, "polyboard_leaderboard_reads_total", source=source)
+
+
+@pytest.mark.parametrize("kind", ["duckdb", "postgres"])
+def test_default_leaderboard_is_read_from_the_mart_built_with_the_same_thresholds(request, kind):
+    settings = settings_for(kind, request)
+    with LiveServer(settings) as server, httpx.Client(base_url=server.url, timeout=60) as client:
+        wait_for(lambda: server.state.rankings.version == server.state.warehouse.version)
+        for timeframe, sort_by in (("7d", "pnl"), ("all", "volume"), ("30d", "pnl")):
+            mart = _reads(client, "mart")
+            body = client.get(
+                LEADERBOARD, params={"timeframe": timeframe, "sort_by": sort_by, "limit": 9}
+            ).json()
+            assert _reads(client, "mart") == mart + 1
+            assert body["total"] > 0
+        ranked = _reads(client, "ranked")
+        client.get(LEADERBOARD, params={"sort_by": "win_rate", "limit": 9})
+        client.get(LEADERBOARD, params={"order": "asc", "limit": 9})
+        client.get(LEADERBOARD, params={"min_trades": 11, "limit": 9})
+        assert _reads(client, "ranked") == ranked + 3
+
+
+@pytest.mark.parametrize("kind", ["duckdb", "postgres"])
+def test_leaderboard_with_other_default_thresholds_than_the_mart_is_ranked(request, kind):
+    """MIN_TRADER_TRADES=3 in the API, 10 in the pipeline: the mart holds other traders, so
+    the API ranks traders_v2 itself."""
+    settings = settings_for(kind, request, min_trader_trades=3)
+    with LiveServer(settings) as server, httpx.Client(base_url=server.url, timeout=60) as client:
+        wait_for(lambda: server.state.rankings.version == server.state.warehouse.version)
+        ranked, mart = _reads(client, "ranked"), _reads(client, "mart")
+        body = client.get(LEADERBOARD, params={"timeframe": "all", "limit": 100}).json()
+        assert _reads(client, "ranked") == ranked + 1 and _reads(client, "mart") == mart
+        assert body["min_trades"] == 3
+        expected = [r for r in _traders(kind, request) if r["trades"] >= 3 and r["volume"] >= 100]
+        assert body["total"] == len(expected)
+        # ... which are more than the mart holds: reading it would have been wrong.
+        with_ten = client.get(LEADERBOARD, params={"timeframe": "all", "min_trades": 10})
+        assert body["total"] > with_ten.json()["total"] > 0
+        assert {t["wallet_address"] for t in body["traders"]} == {
+            r["wallet_address"] for r in expected
+        }
+
+
+def _traders(kind: str, request) -> list[dict]:
+    sql = "select wallet_address, trades, volume from marts.traders_v2"
+    if kind == "postgres":
+        with psycopg.connect(request.getfixturevalue("pg_warehouse")) as con:
+            rows = con.execute(sql).fetchall()
+    else:
+        con = duckdb.connect(str(request.getfixturevalue("duckdb_warehouse")), read_only=True)
+        try:
+            rows = con.execute(sql).fetchall()
+        finally:
+            con.close()
+    return [{"wallet_address": w, "trades": t, "volume": v} for w, t, v in rows]
 
 
 def _original_wallets(duckdb_warehouse: Path, n: int) -> list[str]:
