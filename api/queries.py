@@ -174,16 +174,29 @@ ELIGIBLE_COUNTS = (
     + " from marts.traders_v2"
 )
 
-# ... and the rows of marts.leaderboard, their smallest trades and volume, and null values.
-MART_WINDOWS = """
+# ... and per window of marts.leaderboard: its rows, their smallest trades and volume, and
+# the rows that traders_v2 does not hold with the same values (or that have nothing to rank).
+_MART_ROW_DIFFERS = " ".join(
+    f"when '{window}' then board.pnl is distinct from traders.{pnl}"
+    f" or board.volume is distinct from traders.{volume}"
+    f" or board.trades is distinct from traders.{trades}"
+    for window, (pnl, volume, trades) in WINDOW_COLUMNS.items()
+)
+MART_WINDOWS = f"""
     select
-        time_window,
+        board.time_window,
         count(*) as traders,
-        min(trades) as min_trades,
-        min(volume) as min_volume,
-        count(*) filter (where pnl is null or volume is null) as nulls
-    from marts.leaderboard
-    group by time_window
+        min(board.trades) as min_trades,
+        min(board.volume) as min_volume,
+        count(*) filter (
+            where board.pnl is null
+                or board.volume is null
+                or traders.wallet_address is null
+                or case board.time_window {_MART_ROW_DIFFERS} else true end
+        ) as differing
+    from marts.leaderboard as board
+    left join marts.traders_v2 as traders on traders.wallet_address = board.wallet_address
+    group by board.time_window
 """
 
 

@@ -6,12 +6,14 @@ variables as the API's defaults, but possibly from another deployment's). Readin
 index range scan; ranking `traders_v2` per request costs a scan of every trader (0.2 to 0.7 s
 on a million traders in PostgreSQL).
 
-So once per publication the API checks that the mart holds exactly the traders its own
-default thresholds select: in each window, as many rows as `traders_v2` has eligible, every
-one of them eligible (then the two sets are equal), and no null value to rank. A window
-that passes answers requests with the default thresholds sorted by pnl or volume, best
-first; every other request, and every request until the check of the served publication is
-done, is ranked on the fly.
+So once per publication the API checks that the mart holds exactly the rows ranking
+`traders_v2` with its own default thresholds would give: in each window, every mart row has
+the values of its trader in `traders_v2` (nothing null to rank) and is eligible, and there are
+as many as `traders_v2` has eligible traders; then the two sets are equal, and so are their
+ranks. That costs one scan of `traders_v2` and one join of the mart with it. A window that
+passes answers requests with the default thresholds sorted by pnl or volume, best first;
+every other request, and every request until the check of the served publication is done,
+is ranked on the fly.
 """
 
 from __future__ import annotations
@@ -52,7 +54,7 @@ class MartRankings:
             if held != expected:
                 continue
             if row and (
-                int(row["nulls"])
+                int(row["differing"])
                 or row["min_trades"] < self.min_trades
                 or row["min_volume"] < self.min_volume
             ):
