@@ -30,7 +30,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 
 from api.config import Settings
-from api.metrics import CACHE_ERRORS, CACHE_REQUESTS, CACHE_UP
+from api.metrics import CACHE_ERRORS, CACHE_REQUESTS, CACHE_UP, MEMORY_CACHE_BYTES
 
 log = logging.getLogger("polyboard.api.cache")
 
@@ -54,13 +54,30 @@ class CacheBackend:
 
 
 class MemoryCache(CacheBackend):
-    """A bounded TTL map; the oldest entries go first when it is full."""
+    """A TTL map bounded in bytes; the oldest writes go first when it is full.
+
+    An entry costs its key and body plus `ENTRY_OVERHEAD` for the Python objects around them,
+    so the bound follows what the process holds: bodies range from a few hundred bytes to
+    tens of kilobytes (a 100-trader leaderboard page), and a bound by count did not bound memory.
+    """
 
     name = "memory"
+    # The ordered-dict slot, tuple and float (about 146 bytes under tracemalloc, CPython 3.11)
+    # and the str and bytes object headers (49 and 33 bytes).
+    ENTRY_OVERHEAD = 240
 
-    def __init__(self, max_entries: int = 10_000):
-        self.max_entries = max_entries
+    def __init__(self, max_bytes: int):
+        self.max_bytes = max_bytes
+        self.size_bytes = 0
         self._entries: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
+
+    def _cost(self, key: str, value: bytes) -> int:
+        return len(key) + len(value) + self.ENTRY_OVERHEAD
+
+    def _drop(self, key: str) -> None:
+        entry = self._entries.pop(key, None)
+        if entry is not None:
+            self.size_bytes -= self._cost(key, entry[1])
 
     def peek(self, key: str) -> bytes | None:
         entry = self._entries.get(key)
@@ -68,17 +85,21 @@ class MemoryCache(CacheBackend):
             return None
         expires, value = entry
         if expires <= time.monotonic():
-            self._entries.pop(key, None)
+            self._drop(key)
+            MEMORY_CACHE_BYTES.set(self.size_bytes)
             return None
         return value
 
     def put(self, key: str, value: bytes, ttl: float) -> None:
-        if ttl <= 0:
+        cost = self._cost(key, value)
+        if ttl <= 0 or cost > self.max_bytes:
             return
+        self._drop(key)
         self._entries[key] = (time.monotonic() + ttl, value)
-        self._entries.move_to_end(key)
-        while len(self._entries) > self.max_entries:
-            self._entries.popitem(last=False)
+        self.size_bytes += cost
+        while self.size_bytes > self.max_bytes:
+            self._drop(next(iter(self._entries)))
+        MEMORY_CACHE_BYTES.set(self.size_bytes)
 
     async def get(self, key: str) -> bytes | None:
         return self.peek(key)
@@ -184,7 +205,7 @@ class ResponseCache:
         prefix: str,
         version: Callable[[], str | None],
         local_ttl: float = 0.0,
-        local_max_entries: int = 1000,
+        local_max_bytes: int = 16 * 1024 * 1024,
     ):
         self.backend = backend
         self.prefix = prefix
@@ -194,7 +215,7 @@ class ResponseCache:
         # invalidation: a key names its publication version, and within one version a body
         # never changes, so the near copy can only be as fresh as Redis's.
         self.local_ttl = local_ttl
-        self.local = MemoryCache(local_max_entries) if local_ttl > 0 else None
+        self.local = MemoryCache(local_max_bytes) if local_ttl > 0 else None
 
     @staticmethod
     async def _join(kind, pending, compute):
@@ -272,4 +293,4 @@ class ResponseCache:
 def make_cache_backend(settings: Settings) -> CacheBackend:
     if settings.redis_url:
         return RedisCache(settings.redis_url, settings.redis_retry_seconds)
-    return MemoryCache(settings.memory_cache_max_entries)
+    return MemoryCache(settings.memory_cache_max_bytes)

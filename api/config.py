@@ -32,7 +32,24 @@ class Settings(BaseSettings):
     )
     pg_pool_min_size: int = Field(1, ge=0)
     pg_pool_max_size: int = Field(10, ge=1)
-    pg_statement_timeout_ms: int = Field(5000, ge=0)
+    pg_statement_timeout_ms: int = Field(
+        5000, ge=0, description="PostgreSQL cancels a read running longer (0: no limit)."
+    )
+    pg_retry_seconds: float = Field(
+        2.0,
+        gt=0,
+        description="While PostgreSQL is unreachable, requests get 503 at once and one "
+        "request (or the publication poller) tries it again this often.",
+    )
+    duckdb_statement_timeout_ms: int = Field(
+        5000, ge=0, description="A snapshot read running longer is interrupted (0: no limit)."
+    )
+    costly_query_concurrency: int = Field(
+        2,
+        ge=1,
+        description="Uncached leaderboard rankings run at once per process; the others wait "
+        "(at most a statement timeout), leaving connections and threads to other reads.",
+    )
 
     redis_url: str | None = Field(None, description="Redis cache; unset: in-process TTL cache.")
     cache_key_prefix: str = Field("polyboard", description="Prefix of every cache key.")
@@ -42,7 +59,12 @@ class Settings(BaseSettings):
     leaderboard_cache_ttl: int = Field(60, ge=0)
     trader_cache_ttl: int = Field(300, ge=0)
     trader_stats_cache_ttl: int = Field(180, ge=0)
-    memory_cache_max_entries: int = Field(10_000, ge=1)
+    memory_cache_max_bytes: int = Field(
+        64 * 1024 * 1024,
+        ge=64 * 1024,
+        description="Bound of the in-process cache in bytes (keys, bodies and per-entry "
+        "overhead); the oldest writes are evicted first. Also bounds the near cache.",
+    )
     local_cache_ttl: float = Field(
         1.0,
         ge=0,

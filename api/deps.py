@@ -18,6 +18,7 @@ from api.config import Settings
 from api.dagster import DagsterClient
 from api.metrics import SNAPSHOT_SWITCHES
 from api.models import WALLET_EXAMPLE, WALLET_HELP, WALLET_PATTERN
+from api.rankings import MartRankings
 from api.warehouse import Warehouse, make_warehouse
 
 log = logging.getLogger("polyboard.api")
@@ -29,6 +30,7 @@ class AppState:
     warehouse: Warehouse
     cache: ResponseCache
     dagster: DagsterClient
+    rankings: MartRankings
     _poller: asyncio.Task | None = field(default=None, repr=False)
 
     @classmethod
@@ -44,6 +46,7 @@ class AppState:
                 settings.cache_key_prefix,
                 lambda: warehouse.version,
                 local_ttl=settings.local_cache_ttl if settings.redis_url else 0.0,
+                local_max_bytes=settings.memory_cache_max_bytes,
             ),
             dagster=DagsterClient(
                 settings.dagster_graphql_url,
@@ -51,6 +54,7 @@ class AppState:
                 settings.dagster_repository_name,
                 settings.dagster_timeout_seconds,
             ),
+            rankings=MartRankings(settings.min_trader_trades, settings.min_trader_volume),
         )
         await state.refresh()
         state._poller = asyncio.create_task(state._poll(), name="publication-poller")
@@ -61,6 +65,8 @@ class AppState:
             if await self.warehouse.refresh():
                 SNAPSHOT_SWITCHES.inc()
                 log.info("serving marts publication %s", self.warehouse.version)
+            if self.rankings.version != self.warehouse.version:
+                await self.rankings.check(self.warehouse)
         except Exception as exc:  # the next poll retries; readiness reports the state
             log.debug("publication refresh failed: %s", exc)
 

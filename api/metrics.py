@@ -15,6 +15,15 @@ CACHE_ERRORS = Counter(
     "polyboard_cache_errors", "Cache operations that failed (Redis unreachable, timeouts).", ["op"]
 )
 CACHE_UP = Gauge("polyboard_cache_up", "1 when the cache backend answers, 0 while it is down.")
+MEMORY_CACHE_BYTES = Gauge(
+    "polyboard_memory_cache_bytes",
+    "Bytes held by the in-process cache (the cache itself, or the near cache in front of Redis).",
+)
+LEADERBOARD_READS = Counter(
+    "polyboard_leaderboard_reads",
+    "Uncached leaderboard pages by source: the precomputed mart, or ranked on the fly.",
+    ["source"],
+)
 SNAPSHOT_SWITCHES = Counter(
     "polyboard_publication_switches", "Times the API switched to a newer publication."
 )

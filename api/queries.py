@@ -24,7 +24,7 @@ WINDOW_COLUMNS: dict[str, tuple[str, str, str]] = {
     "30d": ("pnl_30d", "volume_30d", "trades_30d"),
     "all": ("total_pnl", "volume", "trades"),
 }
-# Leaderboard sort key -> column of the `eligible` CTE below.
+# Leaderboard sort key -> column of a `leaderboard` page row.
 SORT_COLUMNS = {
     "pnl": "total_pnl",
     "volume": "volume",
@@ -43,16 +43,26 @@ PING = "select 1 as ok"
 
 
 def leaderboard(timeframe: str, sort_by: str, order: str) -> str:
-    """One page of the ranked, filtered window; `total_count` on every row.
+    """One page of the ranked, filtered window, and what `rank_page` needs to rank it.
 
-    Ranks use SQL rank() (ties share a rank) over the chosen column, nulls (a win rate with
-    no closed market) last; rows with the same rank display in wallet order.
+    Ranks are those of SQL rank() over the chosen column (ties share a rank), nulls (a win
+    rate with no closed market) last; rows with the same rank display in wallet order. The
+    page is a top-N read (`order by ... limit`), and the rank of its rows comes from two
+    counts against its first value, `v0`: `n_before` eligible rows sort strictly before v0,
+    `n_through` sort before it or tie with it. A rank() window over every eligible row would
+    sort all of them on each cache miss: 0.4 s and more per miss on a million traders.
+    Every row also carries `total_count`, the eligible rows of the window. One statement,
+    so the page and the counts read the same data.
     """
     pnl, volume, trades = WINDOW_COLUMNS[timeframe]
     column = SORT_COLUMNS[sort_by]
     direction = ORDERS[order]
+    source = {"total_pnl": pnl, "volume": volume, "total_trades": trades, "win_rate": "win_rate"}
+    key = source[column]
+    before = ">" if direction == "desc" else "<"
+    eligible = f"{trades} >= %(min_trades)s and {volume} >= %(min_volume)s"
     return f"""
-        with eligible as (
+        with page as (
             select
                 wallet_address,
                 {pnl} as total_pnl,
@@ -64,19 +74,130 @@ def leaderboard(timeframe: str, sort_by: str, order: str) -> str:
                 markets_traded,
                 last_trade_at
             from marts.traders_v2
-            where {trades} >= %(min_trades)s and {volume} >= %(min_volume)s
+            where {eligible}
+            order by {key} {direction} nulls last, wallet_address
+            limit %(limit)s offset %(offset)s
         ),
-        ranked as (
+        head as (
+            select {column} as v0 from page
+            order by {column} {direction} nulls last, wallet_address
+            limit 1
+        ),
+        counts as (
             select
-                *,
-                rank() over (order by {column} {direction} nulls last) as rank,
-                count(*) over () as total_count
-            from eligible
+                count(*) as total_count,
+                count(*) filter (
+                    where {key} {before} head.v0 or (head.v0 is null and {key} is not null)
+                ) as n_before,
+                count(*) filter (
+                    where {key} {before}= head.v0 or head.v0 is null
+                ) as n_through
+            from marts.traders_v2, head
+            where {eligible}
         )
-        select * from ranked
-        order by rank, wallet_address
-        limit %(limit)s offset %(offset)s
+        select page.*, counts.*
+        from page, counts
+        order by page.{column} {direction} nulls last, page.wallet_address
     """
+
+
+def rank_page(rows: list[dict], sort_by: str) -> None:
+    """Set `rank` on the rows of a `leaderboard` page, in place (see `leaderboard`).
+
+    Rows tied with the first value v0 (some may sit on earlier pages) rank n_before + 1. Every
+    other row sorts after all n_through rows up to v0's ties, and after the page's own rows
+    between them: the page is contiguous in sort order, so no other row can sit in between.
+    """
+    column = SORT_COLUMNS[sort_by]
+    if not rows:
+        return
+    v0 = rows[0][column]
+    ties_of_v0 = 0
+    rank = 0
+    for i, row in enumerate(rows):
+        value = row[column]
+        if value == v0:
+            ties_of_v0 += 1
+            rank = int(row["n_before"]) + 1
+        elif value != rows[i - 1][column]:
+            rank = int(row["n_through"]) + 1 + (i - ties_of_v0)
+        row["rank"] = rank
+
+
+# Sort key -> rank column of marts.leaderboard (ranked by pnl desc and by volume desc).
+MART_RANKS = {"pnl": "pnl_rank", "volume": "volume_rank"}
+
+
+def leaderboard_from_mart(sort_by: str) -> str:
+    """One page of `marts.leaderboard` for a window, in the shape of `leaderboard` pages.
+
+    Used only when the mart was built with the request's thresholds (`api/rankings.py`):
+    then its ranks are the ones `leaderboard` would compute, read through the mart's
+    (time_window, <rank>) index instead of ranked per request.
+    """
+    rank = MART_RANKS[sort_by]
+    # The page first, then its traders: joined before the limit, DuckDB would join the
+    # whole window with every trader.
+    return f"""
+        with page as (
+            select wallet_address, {rank} as rank, pnl, volume, trades
+            from marts.leaderboard
+            where time_window = %(time_window)s
+            order by {rank}, wallet_address
+            limit %(limit)s offset %(offset)s
+        )
+        select
+            page.rank,
+            page.wallet_address,
+            page.pnl as total_pnl,
+            page.volume,
+            page.trades as total_trades,
+            traders.win_rate,
+            traders.wins,
+            traders.losses,
+            traders.markets_traded,
+            traders.last_trade_at
+        from page
+        join marts.traders_v2 as traders on traders.wallet_address = page.wallet_address
+        order by page.rank, page.wallet_address
+    """
+
+
+# Per window: traders_v2 rows eligible under the given thresholds...
+ELIGIBLE_COUNTS = (
+    "select "
+    + ", ".join(
+        f"count(*) filter (where {trades} >= %(min_trades)s and {volume} >= %(min_volume)s) "
+        f"as eligible_{window}"
+        for window, (_, volume, trades) in WINDOW_COLUMNS.items()
+    )
+    + " from marts.traders_v2"
+)
+
+# ... and per window of marts.leaderboard: its rows, their smallest trades and volume, and
+# the rows that traders_v2 does not hold with the same values (or that have nothing to rank).
+_MART_ROW_DIFFERS = " ".join(
+    f"when '{window}' then board.pnl is distinct from traders.{pnl}"
+    f" or board.volume is distinct from traders.{volume}"
+    f" or board.trades is distinct from traders.{trades}"
+    for window, (pnl, volume, trades) in WINDOW_COLUMNS.items()
+)
+MART_WINDOWS = f"""
+    select
+        board.time_window,
+        count(*) as traders,
+        min(board.trades) as min_trades,
+        min(board.volume) as min_volume,
+        count(*) filter (
+            where board.pnl is null
+                or board.volume is null
+                or traders.wallet_address is null
+                or case board.time_window {_MART_ROW_DIFFERS} else true end
+        ) as differing
+    from marts.leaderboard as board
+    left join marts.traders_v2 as traders on traders.wallet_address = board.wallet_address
+    group by board.time_window
+"""
 
 
 def leaderboard_count(timeframe: str) -> str:

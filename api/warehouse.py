@@ -2,24 +2,31 @@
 
 - PostgreSQL: an `AsyncConnectionPool` of autocommit connections with a statement timeout;
   the marts are read in place and the publication version comes from `marts.publication`.
+  While the database is unreachable a breaker answers at once (see `api/breaker.py`).
 - DuckDB: the API never opens the pipeline's file (DuckDB locks it against other processes
   while the pipeline writes). It follows `<snapshot_dir>/CURRENT`, loads that version's
   Parquet files into its own in-memory DuckDB database, and swaps databases when CURRENT
-  changes. Queries run in worker threads, each on its own cursor of the loaded database.
+  changes. Queries run in worker threads, each on its own cursor of the loaded database,
+  which is interrupted when the statement runs past its timeout.
+
+Both run costly reads (`fetch_costly`: uncached leaderboard rankings, whose cost grows with
+the number of traders) a few at a time, so a storm of them waits for its own slots and
+leaves the connections and worker threads to trader lookups.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
-import threading
 import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from api import queries
+from api.breaker import Breaker
 from api.config import Settings
 from orchestration.lib.publish import MANIFEST_FILE, read_current
 
@@ -27,6 +34,7 @@ log = logging.getLogger("polyboard.api.warehouse")
 
 Row = dict[str, Any]
 _PG_PARAM = re.compile(r"%\((\w+)\)s")
+PROBE_TIMEOUT_SECONDS = 1.0
 
 
 class WarehouseUnavailable(RuntimeError):
@@ -51,10 +59,22 @@ class MartsMissing(WarehouseUnavailable):
     reason = "the marts are not built as this API expects"
 
 
+class QueryTimeout(WarehouseUnavailable):
+    """A statement ran past the statement timeout and was cancelled."""
+
+
+class WarehouseBusy(WarehouseUnavailable):
+    """Every slot for costly reads stayed taken for as long as a statement may run."""
+
+
 class Warehouse:
     kind: str
     version: str | None = None  # the publication the data comes from: the cache stamp
     as_of: datetime | None = None  # the data watermark of that publication
+    statement_timeout: float  # seconds; also the longest wait for a costly-read slot
+
+    def __init__(self, settings: Settings):
+        self._costly_slots = asyncio.Semaphore(settings.costly_query_concurrency)
 
     async def start(self) -> None: ...
 
@@ -66,6 +86,22 @@ class Warehouse:
     async def fetch_one(self, sql: str, params: dict[str, Any] | None = None) -> Row | None:
         rows = await self.fetch(sql, params)
         return rows[0] if rows else None
+
+    async def fetch_costly(self, sql: str, params: dict[str, Any] | None = None) -> list[Row]:
+        """`fetch` for a read that scans a whole mart: it waits for one of the few slots of
+        such reads, at most a statement timeout, then gives up with 503."""
+        try:
+            async with asyncio.timeout(self.statement_timeout or None):
+                await self._costly_slots.acquire()
+        except TimeoutError:
+            raise WarehouseBusy(
+                f"too many uncached rankings in flight (none finished within "
+                f"{self.statement_timeout:g}s); retry shortly"
+            ) from None
+        try:
+            return await self.fetch(sql, params)
+        finally:
+            self._costly_slots.release()
 
     async def refresh(self) -> bool:
         """Re-read the publication; True when the version changed."""
@@ -83,6 +119,10 @@ class PostgresWarehouse(Warehouse):
         from psycopg.rows import dict_row
         from psycopg_pool import AsyncConnectionPool
 
+        super().__init__(settings)
+        self.url = settings.database_url
+        self.statement_timeout = settings.pg_statement_timeout_ms / 1000
+        self.breaker = Breaker("PostgreSQL", settings.pg_retry_seconds)
         options = f"-c statement_timeout={settings.pg_statement_timeout_ms}"
         self.pool = AsyncConnectionPool(
             settings.database_url,
@@ -91,6 +131,10 @@ class PostgresWarehouse(Warehouse):
             kwargs={"autocommit": True, "row_factory": dict_row, "options": options},
             open=False,
             timeout=5.0,
+            # The pool's own reconnection backs off for minutes by default; the breaker's
+            # probes ask for a connection every pg_retry_seconds instead, and each one must
+            # find the pool ready to try at once.
+            reconnect_timeout=settings.pg_retry_seconds,
             name="polyboard-api",
         )
 
@@ -105,14 +149,53 @@ class PostgresWarehouse(Warehouse):
         import psycopg
         from psycopg_pool import PoolTimeout
 
+        breaker = self.breaker
+        probing = breaker.open
+        if not breaker.allow():
+            # The driver's error (host, port) went to the log when the breaker opened.
+            raise WarehouseUnavailable(
+                f"PostgreSQL unavailable; next connection attempt in {breaker.retry_in():.1f}s"
+            )
+        # A probe of a database that may still be down must not hold its request for the
+        # whole pool timeout.
+        timeout = PROBE_TIMEOUT_SECONDS if probing else None
         try:
-            async with self.pool.connection() as con:
+            async with self.pool.connection(timeout=timeout) as con:
                 cur = await con.execute(sql, params or None)
-                return await cur.fetchall()
+                rows = await cur.fetchall()
+        except psycopg.errors.QueryCanceled as exc:
+            breaker.succeeded()  # the server answered: it is up, the statement was too slow
+            raise QueryTimeout(
+                f"the query ran past the {self.statement_timeout:g}s statement timeout"
+            ) from exc
         except (PoolTimeout, psycopg.OperationalError) as exc:
+            # A pool whose connections are all busy times out too, and a restart drops
+            # connections: only a database that refuses a new connection opens the breaker.
+            if await self._reachable():
+                breaker.succeeded()
+                log.warning("PostgreSQL read failed while the database is reachable: %s", exc)
+                raise WarehouseBusy(
+                    "PostgreSQL could not serve this read (every connection busy, or the "
+                    "connection was lost); retry shortly"
+                ) from exc
+            breaker.failed(exc)
             raise WarehouseUnavailable(f"PostgreSQL unavailable: {exc}") from exc
         except (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedColumn) as exc:
+            breaker.succeeded()
             raise MartsMissing(f"the marts are not built as expected: {exc}") from exc
+        breaker.succeeded()
+        return rows
+
+    async def _reachable(self) -> bool:
+        import psycopg
+
+        try:
+            async with asyncio.timeout(PROBE_TIMEOUT_SECONDS):
+                con = await psycopg.AsyncConnection.connect(self.url)
+        except (TimeoutError, psycopg.OperationalError):
+            return False
+        await con.close()
+        return True
 
     async def refresh(self) -> bool:
         try:
@@ -158,16 +241,20 @@ class _Snapshot:
             else None
         )
         self.as_of = row[0] if row else None
-        self._local = threading.local()
 
-    def query(self, sql: str, params: dict[str, Any]) -> list[Row]:
-        # A DuckDB connection must not run two queries at once; a cursor per thread can.
-        cur = getattr(self._local, "cursor", None)
-        if cur is None:
-            cur = self._local.cursor = self.db.cursor()
-        cur.execute(sql, params)
-        names = [d[0] for d in cur.description]
-        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+    def cursor(self):
+        # A DuckDB connection runs one statement at a time; each statement gets its own
+        # cursor (microseconds), which also lets a timeout interrupt exactly that statement.
+        return self.db.cursor()
+
+    @staticmethod
+    def query(cur, sql: str, params: dict[str, Any]) -> list[Row]:
+        try:
+            cur.execute(sql, params)
+            names = [d[0] for d in cur.description]
+            return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+        finally:
+            cur.close()
 
     def close(self) -> None:
         self.db.close()
@@ -177,6 +264,8 @@ class SnapshotWarehouse(Warehouse):
     kind = "duckdb"
 
     def __init__(self, settings: Settings):
+        super().__init__(settings)
+        self.statement_timeout = settings.duckdb_statement_timeout_ms / 1000
         self.root = Path(settings.snapshot_dir)
         self._snapshot: _Snapshot | None = None
         self._failed_version: str | None = None
@@ -196,8 +285,20 @@ class SnapshotWarehouse(Warehouse):
         # DuckDB rejects parameters the statement does not use; psycopg ignores them.
         used = set(_PG_PARAM.findall(sql))
         duck_params = {k: v for k, v in (params or {}).items() if k in used}
+        cur = snapshot.cursor()
         try:
-            return await asyncio.to_thread(snapshot.query, duck_sql, duck_params)
+            return await asyncio.wait_for(
+                asyncio.to_thread(snapshot.query, cur, duck_sql, duck_params),
+                self.statement_timeout or None,
+            )
+        except TimeoutError:
+            # DuckDB has no statement timeout of its own: stop the worker thread's statement
+            # (unless it finished, and closed its cursor, in the meantime).
+            with contextlib.suppress(duckdb.ConnectionException):
+                cur.interrupt()
+            raise QueryTimeout(
+                f"the query ran past the {self.statement_timeout:g}s statement timeout"
+            ) from None
         except (duckdb.CatalogException, duckdb.BinderException) as exc:
             raise MartsMissing(
                 f"snapshot {snapshot.version} lacks a mart or column: {exc}"

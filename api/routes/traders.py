@@ -15,12 +15,14 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from api import queries
 from api.cache import params_hash
 from api.deps import StateDep, WalletPath
+from api.metrics import LEADERBOARD_READS
 from api.models import (
     DailyStatPublic,
     DecimalFormat,
     ErrorPublic,
     LeaderboardEntryPublic,
     LeaderboardPublic,
+    Order,
     PositionPublic,
     PositionsPublic,
     PositionStatus,
@@ -110,26 +112,45 @@ async def get_leaderboard(request: Request, state: StateDep) -> Response:
         "limit": limit,
     }
     warehouse = state.warehouse
+    sql_params = {
+        "min_trades": min_trades,
+        "min_volume": min_volume_exact,
+        "limit": limit,
+        "offset": (page - 1) * limit,
+    }
 
-    async def compute() -> bytes:
-        sql_params = {
-            "min_trades": min_trades,
-            "min_volume": min_volume_exact,
-            "limit": limit,
-            "offset": (page - 1) * limit,
-        }
-        rows = await warehouse.fetch(
+    async def ranked_page() -> tuple[list[dict], int]:
+        rows = await warehouse.fetch_costly(
             queries.leaderboard(timeframe.value, sort_by.value, order.value), sql_params
         )
+        queries.rank_page(rows, sort_by.value)
         if rows:
             total = int(rows[0]["total_count"])
         elif page > 1:
-            count = await warehouse.fetch_one(
+            count = await warehouse.fetch_costly(
                 queries.leaderboard_count(timeframe.value), sql_params
             )
-            total = int(count["total_count"]) if count else 0
+            total = int(count[0]["total_count"]) if count else 0
         else:
             total = 0
+        return rows, total
+
+    async def compute() -> bytes:
+        mart_total = (
+            state.rankings.total(warehouse, timeframe.value, min_trades, min_volume)
+            if sort_by.value in queries.MART_RANKS and order is Order.desc
+            else None
+        )
+        if mart_total is not None:
+            LEADERBOARD_READS.labels("mart").inc()
+            rows = await warehouse.fetch(
+                queries.leaderboard_from_mart(sort_by.value),
+                {**sql_params, "time_window": timeframe.value},
+            )
+            total = mart_total
+        else:
+            LEADERBOARD_READS.labels("ranked").inc()
+            rows, total = await ranked_page()
         body = LeaderboardPublic(
             traders=[LeaderboardEntryPublic.model_validate(r) for r in rows],
             total=total,

@@ -216,3 +216,73 @@ def wait_for(predicate, timeout: float = 10.0, interval: float = 0.05):
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
         time.sleep(interval)
+
+
+class TcpProxy:
+    """127.0.0.1:<port> forwarded to a real server. `down()` closes the port and drops every
+    connection, as a database host that goes away; `up()` serves the same port again."""
+
+    def __init__(self, target_host: str, target_port: int):
+        import asyncio
+
+        self.target = (target_host, target_port)
+        self.port = free_port()
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._thread.start()
+        self._server = None
+        self._writers: set = set()
+
+    def _run(self, coro):
+        import asyncio
+
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(10)
+
+    async def _pipe(self, reader, writer) -> None:
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            writer.close()
+
+    async def _handle(self, client_reader, client_writer) -> None:
+        import asyncio
+
+        try:
+            server_reader, server_writer = await asyncio.open_connection(*self.target)
+        except OSError:
+            client_writer.close()
+            return
+        self._writers |= {client_writer, server_writer}
+        await asyncio.gather(
+            self._pipe(client_reader, server_writer), self._pipe(server_reader, client_writer)
+        )
+        self._writers -= {client_writer, server_writer}
+
+    async def _up(self) -> None:
+        import asyncio
+
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", self.port)
+
+    async def _down(self) -> None:
+        self._server.close()
+        for writer in list(self._writers):
+            writer.transport.abort()
+        self._writers.clear()
+        await self._server.wait_closed()
+        self._server = None
+
+    def up(self) -> None:
+        self._run(self._up())
+
+    def down(self) -> None:
+        self._run(self._down())
+
+    def close(self) -> None:
+        if self._server is not None:
+            self.down()
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)

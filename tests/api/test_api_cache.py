@@ -255,3 +255,34 @@ def test_api_never_holds_the_pipeline_duckdb_file(request, own_warehouse):
         )
         assert result.returncode == 0, result.stderr
         assert client.get(LEADERBOARD).status_code == 200
+
+
+def test_in_process_cache_holds_to_its_byte_bound(request, own_warehouse):
+    """Many large leaderboard bodies: the in-process cache keeps the newest ones that fit in
+    MEMORY_CACHE_MAX_BYTES and evicts the oldest, whatever their number."""
+    _, root = own_warehouse
+    bound = 100_000
+    settings = settings_for("duckdb", request, snapshot_dir=str(root), memory_cache_max_bytes=bound)
+    with LiveServer(settings) as server, httpx.Client(base_url=server.url) as client:
+        sizes = []
+        for i in range(200):  # a distinct min_volume each: 200 keys of every trader's row
+            params = {"timeframe": "all", "min_trades": 0, "min_volume": i / 1e6, "limit": 100}
+            response = client.get(LEADERBOARD, params=params)
+            assert response.status_code == 200
+            sizes.append((params, len(response.content)))
+        assert sum(size for _, size in sizes) > 5 * bound
+
+        # Newest first, hits do not reorder the cache: count what is still held. (A request
+        # right after a computation joins it instead of hitting: let that moment pass.)
+        time.sleep(0.2)
+        hits_before = hits(client, "leaderboard", "hit")
+        cached_bytes = 0
+        for params, size in reversed(sizes):
+            client.get(LEADERBOARD, params=params)
+            if hits(client, "leaderboard", "hit") == hits_before:
+                break  # the first miss: every older key was evicted before it
+            hits_before += 1
+            cached_bytes += size
+        assert 0 < cached_bytes <= bound
+        held = metric(client.get("/metrics").text, "polyboard_memory_cache_bytes")
+        assert bound / 2 < held <= bound

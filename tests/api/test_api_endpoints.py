@@ -116,6 +116,31 @@ def test_leaderboard_pages(served):
     assert page - 1 == -(-total // 7)
 
 
+@pytest.mark.parametrize("sort_by,order", [("trades", "asc"), ("win_rate", "desc")])
+def test_leaderboard_ranks_ties_across_page_boundaries(served, traders, sort_by, order):
+    """A page is ranked on its own (top-N read and counts): ties that start on an earlier
+    page keep their shared rank, nulls share the rank after every value."""
+    expected = expected_leaderboard(traders, "all", sort_by, order, 0, 0)
+    limit = 3
+    # The check means something only if some tie straddles a page boundary.
+    assert any(expected[i][0] == expected[i - 1][0] for i in range(limit, len(expected), limit))
+    got = []
+    for page in range(1, -(-len(expected) // limit) + 1):
+        body = served.get(
+            "/api/v1/traders/leaderboard",
+            timeframe="all",
+            sort_by=sort_by,
+            order=order,
+            min_trades=0,
+            min_volume=0,
+            limit=limit,
+            page=page,
+        ).json()
+        assert body["total"] == len(expected)
+        got += [(t["rank"], t["wallet_address"]) for t in body["traders"]]
+    assert got == expected
+
+
 def test_trader_detail(served, traders):
     row = max(traders, key=lambda r: r["trades"])
     wallet = row["wallet_address"]
