@@ -36,6 +36,8 @@ from urllib.parse import urlsplit
 import httpx
 import orjson
 
+from orchestration.lib.errors import RequestRejected
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -88,6 +90,10 @@ class ChainRpcError(RuntimeError):
     """A JSON-RPC call failed for good: a permanent error, or retries spent."""
 
 
+class ChainRpcRejected(ChainRpcError, RequestRejected):
+    """A permanent error: the same request would get the same answer (URL, host, params)."""
+
+
 class RangeTooLarge(Exception):
     """The provider refused an `eth_getLogs` range as too wide or too full.
 
@@ -137,7 +143,7 @@ def redact_url(url: str) -> str:
 def classify_error(error: Any) -> Exception:
     """The exception a JSON-RPC error object stands for (returned, not raised)."""
     if not isinstance(error, Mapping):
-        return ChainRpcError(f"JSON-RPC error: {str(error)[:300]}")
+        return ChainRpcRejected(f"JSON-RPC error: {str(error)[:300]}")
     code = error.get("code")
     message = str(error.get("message", error))
     text = message.lower()
@@ -145,7 +151,7 @@ def classify_error(error: Any) -> Exception:
         return _Retryable(f"JSON-RPC error {code}: {message}")
     # geth's answer to fromBlock > toBlock names the block range too, but no split helps it.
     if "invalid block range" in text:
-        return ChainRpcError(f"JSON-RPC error {code}: {message}")
+        return ChainRpcRejected(f"JSON-RPC error {code}: {message}")
     if any(m in text for m in _RANGE_MARKERS) or code == -32005:
         return RangeTooLarge(
             f"JSON-RPC error {code}: {message}",
@@ -154,10 +160,10 @@ def classify_error(error: Any) -> Exception:
             by_results=any(m in text for m in _RESULT_MARKERS),
         )
     if code in _PERMANENT_CODES:
-        return ChainRpcError(f"JSON-RPC error {code}: {message}")
+        return ChainRpcRejected(f"JSON-RPC error {code}: {message}")
     if code in _RETRYABLE_CODES or any(m in text for m in _RETRYABLE_MARKERS):
         return _Retryable(f"JSON-RPC error {code}: {message}")
-    return ChainRpcError(f"JSON-RPC error {code}: {message}")
+    return ChainRpcRejected(f"JSON-RPC error {code}: {message}")
 
 
 def suggested_span(message: str) -> int | None:
@@ -230,7 +236,7 @@ class ChainClient:
         scheme = urlsplit(url).scheme
         self.endpoint = redact_url(url)
         if scheme not in ("http", "https"):
-            raise ChainRpcError(
+            raise ChainRpcRejected(
                 f"Polygon RPC {self.endpoint}: unsupported URL scheme {scheme!r} (http or https)"
             )
         self.url = url
@@ -372,7 +378,7 @@ class ChainClient:
             return self._with_retries(attempt, f"eth_getBlockByNumber x{len(numbers)}")
         except RangeTooLarge:
             if len(pending) == 1:
-                raise ChainRpcError(
+                raise ChainRpcRejected(
                     f"Polygon RPC {self.endpoint}: a batch of one eth_getBlockByNumber "
                     "is refused as too large"
                 ) from None
@@ -386,7 +392,7 @@ class ChainClient:
     def _named(self, error: Exception, what: str) -> Exception:
         """Permanent errors carry the endpoint and the call; the others stay as they are."""
         if isinstance(error, ChainRpcError):
-            return ChainRpcError(f"Polygon RPC {self.endpoint}: {what} failed: {error}")
+            return type(error)(f"Polygon RPC {self.endpoint}: {what} failed: {error}")
         return error
 
     def _with_retries(self, attempt: Callable[[], T], what: str) -> T:
@@ -430,12 +436,12 @@ class ChainClient:
         except httpx.ConnectError as exc:
             dns = _dns_failure(exc)
             if dns is not None:
-                raise ChainRpcError(
+                raise ChainRpcRejected(
                     f"Polygon RPC {self.endpoint}: the host name does not resolve ({dns})"
                 ) from None
             raise _Retryable(f"cannot connect: {exc}") from exc
         except httpx.UnsupportedProtocol as exc:
-            raise ChainRpcError(f"Polygon RPC {self.endpoint}: {exc}") from None
+            raise ChainRpcRejected(f"Polygon RPC {self.endpoint}: {exc}") from None
         except httpx.TransportError as exc:
             raise _Retryable(f"{type(exc).__name__}: {exc}") from exc
         status, body = response.status_code, response.content
@@ -447,7 +453,7 @@ class ChainClient:
             answer = orjson.loads(body)
         except orjson.JSONDecodeError:
             if status >= 400:
-                raise ChainRpcError(
+                raise ChainRpcRejected(
                     f"Polygon RPC {self.endpoint} answered HTTP {status}: {_head(body)}"
                 ) from None
             raise _Retryable(f"HTTP {status}, body is not JSON: {_head(body)}") from None
@@ -455,7 +461,7 @@ class ChainClient:
             # Some providers send JSON-RPC errors with a 4xx: judge them by their content.
             error = answer.get("error") if isinstance(answer, dict) else None
             if not isinstance(error, dict):
-                raise ChainRpcError(
+                raise ChainRpcRejected(
                     f"Polygon RPC {self.endpoint} answered HTTP {status}: {_head(body)}"
                 )
         return answer

@@ -17,7 +17,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
-from orchestration.lib.chain import ChainClient, ChainRpcError, RangeTooLarge
+from orchestration.lib.chain import ChainClient, ChainRpcRejected, RangeTooLarge
 
 Progress = Callable[[str], None]
 # Half the common 10,000-log cap: a range this sparse is expected to fit when doubled.
@@ -155,7 +155,7 @@ def _split(
     client: ChainClient,
 ) -> None:
     if lo == hi:
-        raise ChainRpcError(
+        raise ChainRpcRejected(
             f"Polygon RPC {client.endpoint}: block {lo} alone is more than the provider "
             f"answers for this filter ({error})"
         )

@@ -24,6 +24,8 @@ from urllib.parse import urlsplit
 import orjson
 import requests
 
+from orchestration.lib.errors import RequestRejected
+
 log = logging.getLogger(__name__)
 
 # Messages of queries that can never succeed as written: retrying them only wastes time.
@@ -50,7 +52,7 @@ class SubgraphError(RuntimeError):
     """A subgraph query failed for good."""
 
 
-class SourceRejected(SubgraphError):
+class SourceRejected(SubgraphError, RequestRejected):
     """The request can never succeed as configured (URL, host, path, query): retrying it,
     here or as a retried step, only delays the error the operator has to read."""
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import random
+import time
 
 import dagster as dg
 import pytest
@@ -397,3 +398,22 @@ def test_the_chain_assets_join_the_jobs_only_with_an_rpc_url(monkeypatch):
         == chain_keys("full_sync_job")
         == {f"polymarket/{t}" for t in tables}
     )
+
+
+def test_a_mistyped_rpc_url_fails_the_step_at_once(duckdb_path):
+    """A rejection (here a 404 from a wrong path) is not retried by the step's retry policy."""
+    with start_sim("tiny", chain_logs=receipt_path(), rpc_head_block=RECEIPT_BLOCK + 40) as sim:
+        started = time.monotonic()
+        result = dg.materialize(
+            [build_chain_assets()],
+            resources={
+                "warehouse": WarehouseResource(duckdb_path=duckdb_path),
+                "chain": ChainResource(rpc_url=f"{sim.base_url}/rpcc", start_block=RECEIPT_BLOCK),
+            },
+            raise_on_error=False,
+        )
+    assert not result.success and time.monotonic() - started < 10
+    kinds = [e.event_type for e in result.all_events]
+    assert dg.DagsterEventType.STEP_UP_FOR_RETRY not in kinds
+    (failure,) = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE]
+    assert "HTTP 404" in failure.step_failure_data.error.message

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from orchestration.defs.polymarket.assets import POOL, RETRY
+from orchestration.defs.polymarket.assets import POOL, RETRY, fail_at_once_on_rejection
 from orchestration.defs.resources import ChainResource, WarehouseResource
 from orchestration.lib.chain_extract import extract_chain
 from orchestration.lib.chain_tables import CHAIN_TABLES
@@ -39,7 +39,7 @@ def build_chain_assets() -> dg.AssetsDefinition:
     ):
         """V2 exchange fills, condition preparations and resolutions, and their block hashes."""
         client = chain.client()
-        with client, warehouse.connect() as wh:
+        with fail_at_once_on_rejection(), client, warehouse.connect() as wh:
             result = extract_chain(
                 client,
                 wh,

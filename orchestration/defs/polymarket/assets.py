@@ -18,7 +18,7 @@ from orchestration.lib.entities import (
     USER_POSITIONS,
     Entity,
 )
-from orchestration.lib.subgraph import SourceRejected
+from orchestration.lib.errors import RequestRejected
 
 KINDS = {"polymarket", "graphql"}
 POOL = "warehouse"  # see dagster.yaml: one warehouse step at a time
@@ -51,7 +51,7 @@ def fail_at_once_on_rejection() -> Iterator[None]:
     fails the step at once: the retry policy is for outages, not for configuration errors."""
     try:
         yield
-    except SourceRejected as exc:
+    except RequestRejected as exc:
         # The message names the source, the URL and the reason; the stack of the HTTP
         # library below it tells an operator nothing more.
         raise dg.Failure(description=str(exc), allow_retries=False) from None
