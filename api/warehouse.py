@@ -62,9 +62,20 @@ class MartsMissing(WarehouseUnavailable):
 class QueryTimeout(WarehouseUnavailable):
     """A statement ran past the statement timeout and was cancelled."""
 
+    reason = "the query ran past the statement timeout and was cancelled; retry shortly"
+
 
 class WarehouseBusy(WarehouseUnavailable):
-    """Every slot for costly reads stayed taken for as long as a statement may run."""
+    """Every slot for costly reads stayed taken for as long as a statement may run, or every
+    connection was busy."""
+
+    reason = "the warehouse is busy with other reads; retry shortly"
+
+
+class WarehouseDown(WarehouseUnavailable):
+    """PostgreSQL refuses connections; the breaker answers at once until it is back."""
+
+    reason = "PostgreSQL unavailable; the API tries it again every few seconds"
 
 
 class Warehouse:
@@ -153,7 +164,7 @@ class PostgresWarehouse(Warehouse):
         probing = breaker.open
         if not breaker.allow():
             # The driver's error (host, port) went to the log when the breaker opened.
-            raise WarehouseUnavailable(
+            raise WarehouseDown(
                 f"PostgreSQL unavailable; next connection attempt in {breaker.retry_in():.1f}s"
             )
         # A probe of a database that may still be down must not hold its request for the
@@ -179,7 +190,7 @@ class PostgresWarehouse(Warehouse):
                     "connection was lost); retry shortly"
                 ) from exc
             breaker.failed(exc)
-            raise WarehouseUnavailable(f"PostgreSQL unavailable: {exc}") from exc
+            raise WarehouseDown(f"PostgreSQL unavailable: {exc}") from exc
         except (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedColumn) as exc:
             breaker.succeeded()
             raise MartsMissing(f"the marts are not built as expected: {exc}") from exc
@@ -256,8 +267,21 @@ class _Snapshot:
         finally:
             cur.close()
 
-    def close(self) -> None:
-        self.db.close()
+    def close(self, wait_seconds: float = 2.0) -> None:
+        """Close the in-memory database once no statement runs on it: a statement interrupted
+        by its timeout can still be unwinding in its worker thread."""
+        import duckdb
+
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            try:
+                self.db.close()
+                return
+            except duckdb.Error as exc:
+                if time.monotonic() >= deadline:
+                    log.warning("snapshot %s left to the garbage collector: %s", self.version, exc)
+                    return
+                time.sleep(0.05)
 
 
 class SnapshotWarehouse(Warehouse):
