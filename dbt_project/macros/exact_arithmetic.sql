@@ -97,3 +97,10 @@
 {% macro date_to_epoch(date_expr) -%}
     (cast(({{ date_expr }}) - date '1970-01-01' as bigint) * 86400)
 {%- endmacro %}
+
+{#- The sort key of a chain event: after every subgraph event of its timestamp ('0' || id),
+    in (block, log index) order. Twelve and six digits hold any Polygon block and log index. -#}
+{% macro chain_sort_key(block_expr, log_index_expr) -%}
+    '1' || lpad(cast({{ block_expr }} as {{ text_type() }}), 12, '0')
+    || lpad(cast({{ log_index_expr }} as {{ text_type() }}), 6, '0')
+{%- endmacro %}

@@ -11,6 +11,7 @@ import os
 import subprocess
 import time
 import uuid
+from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from orchestration.lib.chain_extract import CURSOR as CHAIN_CURSOR
+from orchestration.lib.chain_extract import WANTED
+from orchestration.lib.chain_logs import decode_log
+from orchestration.lib.chain_tables import LOG_TABLES, ROW_BUILDERS
 from orchestration.lib.dbt_env import dbt_command, dbt_environment
 from orchestration.lib.entities import ENTITIES
 from orchestration.lib.warehouse import connect_warehouse
@@ -44,9 +49,31 @@ INCREMENTAL = {
 }
 
 
+# A world crossing the V2 cutover: V1 events in the subgraphs, V2 fills, preparations and
+# resolutions on the chain; fees on some V2 orders, fills of both versions on one timestamp.
+CROSSING = {"preset": "crossing", "seed": 5}
+
+
 def dataset_entities(dataset, block: int | None = None) -> dict[str, list[dict]]:
-    """The dataset's entities visible at `block`, keyed by raw table name."""
-    return {e.table: dataset.entities(e.subgraph, e.graphql_type, block) for e in ENTITIES}
+    """The dataset's rows keyed by raw table name: its subgraph entities visible at `block`
+    and, for a world with a chain, every log of its chain as the chain source lands it."""
+    tables = {e.table: dataset.entities(e.subgraph, e.graphql_type, block) for e in ENTITIES}
+    return {**tables, **chain_rows(dataset)}
+
+
+def chain_rows(dataset) -> dict[str, list[dict]]:
+    """The chain's V2 fills, preparations and resolutions up to its head, one row per log."""
+    store = getattr(dataset, "chain_logs", None)
+    rows: dict[str, list[dict]] = defaultdict(list)
+    if store is None:
+        return {}
+    for log in store.iter_logs(0, store.head_block):
+        if log["topics"][0].lower() not in WANTED.get(log["address"].lower(), ()):
+            continue
+        decoded = decode_log(log)
+        table, build = ROW_BUILDERS[type(decoded)]
+        rows[table.table].append(build(decoded, decoded.block_timestamp))
+    return {t.table: rows[t.table] for t in LOG_TABLES}
 
 
 @dataclass
@@ -70,6 +97,9 @@ class Warehouse:
             wh.ensure_raw_schema()
             for entity in ENTITIES:
                 wh.upsert(entity, entities[entity.table], block_number=block)
+            chain = {t: entities[t.table] for t in LOG_TABLES if entities.get(t.table)}
+            if chain:
+                wh.load_chain(chain, cursor=(CHAIN_CURSOR, {"block": block}))
         finally:
             wh.close()
 
@@ -168,3 +198,31 @@ def built_demo(request, make_warehouse, demo_dataset_for_marts, demo_entities) -
 @pytest.fixture(scope="session")
 def incremental_dataset():
     return _generate(INCREMENTAL)
+
+
+@pytest.fixture(scope="session")
+def crossing_dataset():
+    return _generate(CROSSING)
+
+
+@pytest.fixture(scope="session")
+def crossing_entities(crossing_dataset) -> dict[str, list[dict]]:
+    return dataset_entities(crossing_dataset)
+
+
+@pytest.fixture(scope="session")
+def crossing_reference(crossing_entities):
+    from tests.reference.metrics import compute
+
+    return compute(crossing_entities)
+
+
+@pytest.fixture(
+    scope="session", params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def built_crossing(request, make_warehouse, crossing_dataset, crossing_entities) -> Warehouse:
+    """The crossing world loaded (subgraph entities and chain rows) and built with dbt."""
+    wh = make_warehouse(request.param, "crossing")
+    wh.load(crossing_entities, crossing_dataset.chain_logs.head_block)
+    wh.dbt("build", label="full build")
+    return wh

@@ -1,9 +1,11 @@
-"""An independent reference for every mart column, computed from the raw subgraph entities.
+"""An independent reference for every mart column, computed from the raw source rows.
 
 Plain Python with `Decimal` arithmetic, event by event, straight from DESIGN section 2. It
 shares nothing with the dbt models (no SQL, no scaled integers, no reading of the marts), so a
-match between the two is evidence that both implement the definitions. Inputs are the entities
-as the subgraph serves them (GraphQL field names, BigInt as strings), keyed by raw table name.
+match between the two is evidence that both implement the definitions. Inputs are keyed by raw
+table name: the subgraph entities as the subgraph serves them (GraphQL field names, BigInt as
+strings), and the V2 era's chain rows (`chain_order_filled`, `chain_condition_preparations`,
+`chain_condition_resolutions`) as decoded from the logs, one dict per log.
 """
 
 from __future__ import annotations
@@ -24,6 +26,14 @@ DEFAULT_EXCLUDED = frozenset(
         "0xc5d563a36ae78145c45a50134d48a1215220f80a",
         "0xd91e80cf2e7be2e162c6513ced06f1dd0da35296",
         "0x78769d50be1763ed1ca0d5e878d93f05aabff29e",
+        # the V2 exchanges and collateral adapters
+        "0xe111180000d2663c0091e4f400237545b87b996b",
+        "0xe2222d279d744050d28e00520010520000310f59",
+        "0xe2222d002000ba0053cef3375333610f64600036",
+        "0xada100874d00e3331d00f2007a9c336a65009718",
+        "0xada100db00ca00073811820692005400218fce1f",
+        "0xada200001000ef00d07553cee7006808f895c6f1",
+        "0xada2005600dec949baf300f4c6120000bdb6eaab",
     }
 )
 PRECISION = 60
@@ -38,12 +48,22 @@ def _amount(raw: str | int) -> Decimal:
     return Decimal(int(raw)) / MICRO
 
 
+def subgraph_order(event_id: str) -> tuple:
+    """Within one timestamp, subgraph events come first, by id (compared as bytes)..."""
+    return (0, event_id)
+
+
+def chain_order(block_number: int, log_index: int) -> tuple:
+    """...then chain events, in chain order (never by their text id)."""
+    return (1, int(block_number), int(log_index))
+
+
 @dataclass
 class Event:
     """One event of one position; `quantity` None means all held shares (a redemption)."""
 
     ts: int
-    event_id: str
+    order: tuple  # subgraph_order or chain_order: the order within one timestamp
     kind: str  # buy, sell, split, merge, redemption
     quantity: Decimal | None
     cost: Decimal = Decimal(0)  # what an increase pays
@@ -74,8 +94,8 @@ class Position:
     realized_by_event: list[Decimal] = field(default_factory=list)
 
     def fold(self) -> None:
-        """Apply the events in (timestamp, id) order: capped decreases, average cost."""
-        self.events.sort(key=lambda e: (e.ts, e.event_id))
+        """Apply the events in event order: capped decreases, average cost."""
+        self.events.sort(key=lambda e: (e.ts, e.order))
         shares = avg = realized = Decimal(0)
         for e in self.events:
             delta = Decimal(0)
@@ -104,10 +124,10 @@ class Marks:
     """Token marks: payout from resolved_at on, else the last fill price at or before t."""
 
     def __init__(self, fills: list[dict], tokens: dict, resolved_at: dict[str, int]):
-        by_token: dict[str, list[tuple[int, str, Decimal]]] = defaultdict(list)
+        by_token: dict[str, list[tuple[int, tuple, Decimal]]] = defaultdict(list)
         for f in fills:
             if f["shares"] > 0:
-                by_token[f["token"]].append((f["ts"], f["id"], f["usdc"] / f["shares"]))
+                by_token[f["token"]].append((f["ts"], f["order"], f["usdc"] / f["shares"]))
         self.prices = {}
         for token, rows in by_token.items():
             rows.sort(key=lambda r: (r[0], r[1]))
@@ -150,16 +170,43 @@ def compute(
         return _compute(entities, {a.lower() for a in excluded}, min_trades, Decimal(min_volume))
 
 
+def _conditions(entities: Mapping[str, Iterable[dict]]) -> list[dict]:
+    """One condition per id: the pnl subgraph's, else the chain's preparation; its payouts from
+    the subgraph where it has them, else from the chain's resolution (sum of numerators)."""
+    chain_payouts = {
+        r["condition_id"].lower(): [int(x) for x in r["payout_numerators"]]
+        for r in entities.get("chain_condition_resolutions", [])
+    }
+    conditions: dict[str, dict] = {}
+    for p in entities.get("chain_condition_preparations", []):
+        conditions[p["condition_id"].lower()] = {
+            "positions": [str(x) for x in p["position_ids"]],
+            "numerators": [],
+            "denominator": 0,
+        }
+    for c in entities.get("conditions", []):
+        conditions[c["id"].lower()] = {
+            "positions": [str(x) for x in c["positionIds"]],
+            "numerators": [int(x) for x in c["payoutNumerators"]],
+            "denominator": int(c["payoutDenominator"] or 0),
+        }
+    for condition_id, numerators in chain_payouts.items():
+        known = conditions.get(condition_id)
+        if known is not None and known["denominator"] == 0:
+            known["numerators"], known["denominator"] = numerators, sum(numerators)
+    return [{"id": k, **v} for k, v in conditions.items()]
+
+
 def _tokens(entities: Mapping[str, Iterable[dict]]) -> dict[str, dict]:
     tokens: dict[str, dict] = {}
-    for c in entities.get("conditions", []):
-        ids = list(c["positionIds"])
-        numerators = [int(x) for x in c["payoutNumerators"]]
-        denominator = int(c["payoutDenominator"] or 0)
+    for c in _conditions(entities):
+        ids = c["positions"]
+        numerators = c["numerators"]
+        denominator = c["denominator"]
         for i, token in enumerate(ids):
             numerator = numerators[i] if i < len(numerators) else 0
             tokens[str(token)] = {
-                "condition": c["id"].lower(),
+                "condition": c["id"],
                 "index": i,
                 "outcomes": len(ids),
                 "numerator": numerator if denominator > 0 else None,
@@ -192,7 +239,8 @@ def _compute(entities, excluded, min_trades, min_volume) -> Reference:
         buy = f["makerAssetId"] == "0"
         fills.append(
             {
-                "id": f["id"],
+                "order": subgraph_order(f["id"]),
+                "version": 1,
                 "ts": int(f["timestamp"]),
                 "maker": f["maker"].lower(),
                 "side": "BUY" if buy else "SELL",
@@ -202,16 +250,38 @@ def _compute(entities, excluded, min_trades, min_volume) -> Reference:
                 "fee": _amount(f["fee"]),
             }
         )
+    # V2: the log's own side and token; BUY pays maker amount for taker amount, SELL the reverse
+    for f in entities.get("chain_order_filled", []):
+        buy = f["side"] == "BUY"
+        fills.append(
+            {
+                "order": chain_order(f["block_number"], f["log_index"]),
+                "version": 2,
+                "ts": int(f["block_time"]),
+                "maker": f["maker"].lower(),
+                "side": f["side"],
+                "token": str(f["token_id"]),
+                "usdc": _amount(f["maker_amount_filled"] if buy else f["taker_amount_filled"]),
+                "shares": _amount(f["taker_amount_filled"] if buy else f["maker_amount_filled"]),
+                "fee": _amount(f["fee"]),
+            }
+        )
     splits = list(entities.get("splits", []))
     merges = list(entities.get("merges", []))
     redemptions = list(entities.get("redemptions", []))
 
-    event_times = [f["ts"] for f in fills] + [
-        int(e["timestamp"]) for e in (*splits, *merges, *redemptions)
-    ]
+    chain_resolved_at = {
+        r["condition_id"].lower(): int(r["block_time"])
+        for r in entities.get("chain_condition_resolutions", [])
+    }
+    event_times = (
+        [f["ts"] for f in fills]
+        + [int(e["timestamp"]) for e in (*splits, *merges, *redemptions)]
+        + list(chain_resolved_at.values())
+    )
     as_of = max(event_times)
 
-    # resolved_at: the first redemption of the condition, else its last fill
+    # resolved_at: the chain's resolution time, else the first redemption, else its last fill
     first_redemption: dict[str, int] = {}
     for r in redemptions:
         c = r["condition"].lower()
@@ -223,7 +293,7 @@ def _compute(entities, excluded, min_trades, min_volume) -> Reference:
             c = info["condition"]
             last_fill[c] = max(last_fill.get(c, f["ts"]), f["ts"])
     resolved_at = {
-        c: first_redemption.get(c, last_fill.get(c, 0))
+        c: chain_resolved_at.get(c, first_redemption.get(c, last_fill.get(c, 0)))
         for c, rows in condition_tokens.items()
         if any(info["payout"] is not None for _, info in rows)
     }
@@ -239,12 +309,15 @@ def _compute(entities, excluded, min_trades, min_volume) -> Reference:
 
     attributed = [f for f in fills if f["maker"] not in excluded]
     for f in attributed:
-        if f["side"] == "BUY":
-            e = Event(f["ts"], f["id"], "buy", f["shares"] - f["fee"], cost=f["usdc"])
+        if f["side"] == "BUY" and f["version"] == 1:  # the fee comes out of the shares
+            e = Event(f["ts"], f["order"], "buy", f["shares"] - f["fee"], cost=f["usdc"])
             e.cash = -f["usdc"]
+        elif f["side"] == "BUY":  # V2: the fee is paid in collateral on top
+            e = Event(f["ts"], f["order"], "buy", f["shares"], cost=f["usdc"] + f["fee"])
+            e.cash = -(f["usdc"] + f["fee"])
         else:
             price = (f["usdc"] - f["fee"]) / f["shares"] if f["shares"] > 0 else Decimal(0)
-            e = Event(f["ts"], f["id"], "sell", f["shares"], price=price)
+            e = Event(f["ts"], f["order"], "sell", f["shares"], price=price)
             e.cash = f["usdc"] - f["fee"]
         e.usdc = f["usdc"]
         position(f["maker"], f["token"]).events.append(e)
@@ -255,14 +328,15 @@ def _compute(entities, excluded, min_trades, min_volume) -> Reference:
             if trader in excluded:
                 continue
             amount = _amount(s["amount"])
+            order = subgraph_order(s["id"])
             outcome_tokens = condition_tokens.get(s["condition"].lower(), [])
             for token, info in outcome_tokens:
                 n = Decimal(info["outcomes"])
                 if kind == "split":
-                    e = Event(int(s["timestamp"]), s["id"], kind, amount, cost=amount / n)
+                    e = Event(int(s["timestamp"]), order, kind, amount, cost=amount / n)
                     e.cash = -amount / n
                 else:
-                    e = Event(int(s["timestamp"]), s["id"], kind, amount, price=1 / n)
+                    e = Event(int(s["timestamp"]), order, kind, amount, price=1 / n)
                     e.cash = amount / n
                 position(trader, token).events.append(e)
 
@@ -281,7 +355,10 @@ def _compute(entities, excluded, min_trades, min_volume) -> Reference:
         numerator_total = sum(info["numerator"] for _, info in redeemed)
         payout = _amount(r["payout"])
         for token, info in redeemed:
-            e = Event(int(r["timestamp"]), r["id"], "redemption", None, price=info["payout"])
+            e = Event(
+                int(r["timestamp"]), subgraph_order(r["id"]), "redemption", None,
+                price=info["payout"],
+            )  # fmt: skip
             e.cash = payout * info["numerator"] / numerator_total if numerator_total else Decimal(0)
             position(trader, token).events.append(e)
 

@@ -1,5 +1,6 @@
--- Resolution per condition. resolved_at is the first redemption of the condition (by anyone),
--- else its last fill (by anyone); from then on its tokens are marked at their payout.
+-- Resolution per condition. resolved_at is the block time of its ConditionResolution where the
+-- chain source has one, else the first redemption of the condition (by anyone), else its last
+-- fill (by anyone); from then on its tokens are marked at their payout.
 
 with
 
@@ -11,13 +12,19 @@ tokens as (
 
 fills as (
 
-    select * from {{ ref('stg_polymarket__order_filled_events') }}
+    select * from {{ ref('int_order_fills_unioned') }}
 
 ),
 
 redemptions as (
 
     select * from {{ ref('stg_polymarket__redemptions') }}
+
+),
+
+chain_resolutions as (
+
+    select * from {{ ref('stg_polymarket__chain_condition_resolutions') }}
 
 ),
 
@@ -58,13 +65,17 @@ select
     conditions.condition_id,
     conditions.outcome_count,
     conditions.is_resolved,
+    chain_resolutions.resolved_at_epoch as chain_resolution_epoch,
     first_redemptions.first_redemption_epoch,
     last_fills.last_fill_epoch,
     -- a resolved condition with neither redemptions nor fills counts as resolved all along
     case
         when conditions.is_resolved
             then coalesce(
-                    first_redemptions.first_redemption_epoch, last_fills.last_fill_epoch, 0
+                    chain_resolutions.resolved_at_epoch,
+                    first_redemptions.first_redemption_epoch,
+                    last_fills.last_fill_epoch,
+                    0
                 )
     end as resolved_at_epoch
 
@@ -73,3 +84,5 @@ left join first_redemptions
     on conditions.condition_id = first_redemptions.condition_id
 left join last_fills
     on conditions.condition_id = last_fills.condition_id
+left join chain_resolutions
+    on conditions.condition_id = chain_resolutions.condition_id

@@ -1,5 +1,6 @@
--- The data watermark: the newest event time among everything extracted (fills, splits, merges,
--- redemptions, whoever made them). Windows end here, not at the wall clock.
+-- The data watermark: the newest event time among everything extracted (fills of both eras,
+-- splits, merges, redemptions, whoever made them, and condition resolutions read from the
+-- chain; not a condition's preparation). Windows end here, not at the wall clock.
 
 with
 
@@ -8,7 +9,7 @@ event_times as (
     select
         max(filled_at_epoch) as max_epoch,
         max(extracted_at) as max_extracted_at
-    from {{ ref('stg_polymarket__order_filled_events') }}
+    from {{ ref('int_order_fills_unioned') }}
     union all
     select
         max(split_at_epoch) as max_epoch,
@@ -24,6 +25,11 @@ event_times as (
         max(redeemed_at_epoch) as max_epoch,
         max(extracted_at) as max_extracted_at
     from {{ ref('stg_polymarket__redemptions') }}
+    union all
+    select
+        max(resolved_at_epoch) as max_epoch,
+        max(extracted_at) as max_extracted_at
+    from {{ ref('stg_polymarket__chain_condition_resolutions') }}
 
 )
 

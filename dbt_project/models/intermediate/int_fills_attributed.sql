@@ -11,8 +11,10 @@
     )
 }}
 
--- Fills attributed to their maker only: each side of a match emits its own event, so this
--- counts every trader's fill exactly once. Contract addresses never appear as traders.
+-- Fills of both eras attributed to their maker only: each order of a match emits its own
+-- event, so this counts every trader's fill exactly once. Contract addresses never appear as
+-- traders. exchange_version says which fee rule applies (V1: in what the maker receives; V2:
+-- always in collateral).
 --
 -- No condition here: a fill's token can be enumerated after the fill lands, so readers join
 -- int_outcome_tokens_enumerated for it. Incremental runs take the fills that landed after the
@@ -24,7 +26,7 @@ with
 
 fills as (
 
-    select * from {{ ref('stg_polymarket__order_filled_events') }}
+    select * from {{ ref('int_order_fills_unioned') }}
     {% if is_incremental() %}
         where extracted_at > (
             select coalesce(max(extracted_at), {{ epoch_to_timestamptz(0) }}) from {{ this }}
@@ -35,6 +37,8 @@ fills as (
 
 select
     fill_id,
+    exchange_version,
+    event_sort_key,
     maker_address as trader_address,
     token_id,
     side,

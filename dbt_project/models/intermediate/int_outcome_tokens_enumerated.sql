@@ -1,14 +1,65 @@
 -- One row per outcome token: its condition, outcome index, the condition's outcome count and,
--- once resolved, its payout price. Conditions (pnl subgraph) are authoritative; tokens known
--- only from market_data (orderbook subgraph) fill in the condition where it is missing.
+-- once resolved, its payout price. A condition comes from the pnl subgraph (V1 era) or from its
+-- ConditionPreparation on the chain (markets created since the V2 deployment; token ids computed
+-- as the CTF does); its payouts from the subgraph or from its ConditionResolution on the chain
+-- (the two must agree: assert_condition_payouts_agree_across_sources). Tokens known only from
+-- market_data (orderbook subgraph) fill in the condition where it is missing.
 -- extracted_at is the newest load of any row that shapes the condition's tokens, so the
 -- incremental event models can tell which conditions changed since they last ran.
 
 with
 
-conditions as (
+subgraph_conditions as (
 
     select * from {{ ref('stg_polymarket__conditions') }}
+
+),
+
+chain_preparations as (
+
+    select * from {{ ref('stg_polymarket__chain_condition_preparations') }}
+
+),
+
+chain_resolutions as (
+
+    select * from {{ ref('stg_polymarket__chain_condition_resolutions') }}
+
+),
+
+condition_ids as (
+
+    select condition_id from subgraph_conditions
+    union
+    select condition_id from chain_preparations
+    union
+    select condition_id from chain_resolutions
+
+),
+
+conditions as (
+
+    select
+        condition_ids.condition_id,
+        coalesce(subgraph_conditions.position_ids, chain_preparations.position_ids)
+            as position_ids,
+        case
+            when subgraph_conditions.is_resolved then subgraph_conditions.payout_numerators
+            else chain_resolutions.payout_numerators
+        end as payout_numerators,
+        case
+            when subgraph_conditions.is_resolved then subgraph_conditions.payout_denominator
+            else chain_resolutions.payout_denominator
+        end as payout_denominator,
+        coalesce(subgraph_conditions.is_resolved, false)
+        or coalesce(chain_resolutions.payout_denominator > 0, false) as is_resolved
+    from condition_ids
+    left join subgraph_conditions
+        on condition_ids.condition_id = subgraph_conditions.condition_id
+    left join chain_preparations
+        on condition_ids.condition_id = chain_preparations.condition_id
+    left join chain_resolutions
+        on condition_ids.condition_id = chain_resolutions.condition_id
 
 ),
 
@@ -78,7 +129,17 @@ loads as (
     select
         condition_id,
         extracted_at
-    from conditions
+    from subgraph_conditions
+    union all
+    select
+        condition_id,
+        extracted_at
+    from chain_preparations
+    union all
+    select
+        condition_id,
+        extracted_at
+    from chain_resolutions
     union all
     select
         condition_id,

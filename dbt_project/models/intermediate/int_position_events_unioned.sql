@@ -11,7 +11,8 @@
     )
 }}
 
--- Every event that moves a position (trader, token), numbered in (timestamp, id) order.
+-- Every event that moves a position (trader, token), numbered in event order: by timestamp,
+-- then subgraph events by id, then chain events by (block, log index) (event_sort_key).
 -- Fills are one event; a split or merge is one event per outcome token of its condition
 -- (a buy or sell of every outcome at 1 / outcomes); a redemption is one event per redeemed
 -- outcome, sold at its payout. Amounts are scaled integers (see macros/exact_arithmetic.sql):
@@ -260,14 +261,22 @@ fill_events as (
         fills.token_id,
         tokens.condition_id,
         fills.fill_id as event_id,
+        fills.event_sort_key,
         lower(fills.side) as event_kind,
         fills.filled_at_epoch as event_epoch,
         fills.side = 'BUY' as is_increase,
+        -- a V1 buy's fee is taken from the shares received; a V2 buy pays it in collateral
+        -- on top of usdc (DESIGN section 2, "V2 fills")
         case
-            when fills.side = 'BUY' then fills.share_units - fills.fee_units
+            when fills.side = 'BUY' and fills.exchange_version = 1
+                then fills.share_units - fills.fee_units
             else fills.share_units
         end as quantity_units,
-        case when fills.side = 'BUY' then fills.usdc_units * {{ e18() }} end as cost_e24,
+        case
+            when fills.side = 'BUY' and fills.exchange_version = 1
+                then fills.usdc_units * {{ e18() }}
+            when fills.side = 'BUY' then (fills.usdc_units + fills.fee_units) * {{ e18() }}
+        end as cost_e24,
         case
             when fills.side = 'SELL' and fills.share_units > 0
                 then {{ idiv(
@@ -276,7 +285,9 @@ fill_events as (
             when fills.side = 'SELL' then {{ to_int(0) }}
         end as price_e18,
         case
-            when fills.side = 'BUY' then -fills.usdc_units * {{ e18() }}
+            when fills.side = 'BUY' and fills.exchange_version = 1
+                then -fills.usdc_units * {{ e18() }}
+            when fills.side = 'BUY' then -(fills.usdc_units + fills.fee_units) * {{ e18() }}
             else (fills.usdc_units - fills.fee_units) * {{ e18() }}
         end as cash_e24,
         fills.usdc_units as fill_usdc_units,
@@ -295,6 +306,7 @@ split_events as (
         tokens.token_id,
         splits.condition_id,
         splits.split_id as event_id,
+        '0' || splits.split_id as event_sort_key,
         'split' as event_kind,
         splits.split_at_epoch as event_epoch,
         true as is_increase,
@@ -318,6 +330,7 @@ merge_events as (
         tokens.token_id,
         merge_sets.condition_id,
         merge_sets.merge_id as event_id,
+        '0' || merge_sets.merge_id as event_sort_key,
         'merge' as event_kind,
         merge_sets.merged_at_epoch as event_epoch,
         false as is_increase,
@@ -382,6 +395,7 @@ redemption_events as (
         redeemed_tokens.token_id,
         redemptions.condition_id,
         redemptions.redemption_id as event_id,
+        '0' || redemptions.redemption_id as event_sort_key,
         'redemption' as event_kind,
         redemptions.redeemed_at_epoch as event_epoch,
         false as is_increase,
@@ -445,7 +459,7 @@ numbered_events as (
         event_id,
         row_number() over (
             partition by trader_address, token_id
-            order by event_epoch, {{ binary_text('event_id') }}
+            order by event_epoch, {{ binary_text('event_sort_key') }}
         ) as event_seq,
         event_kind,
         event_epoch,

@@ -14,7 +14,7 @@ watermark as (
 
 fills as (
 
-    select * from {{ ref('stg_polymarket__order_filled_events') }}
+    select * from {{ ref('int_order_fills_unioned') }}
 
 ),
 
@@ -78,7 +78,7 @@ same_day_fills as (
         fills.price_e18,
         row_number() over (
             partition by instants.instant_name, fills.token_id
-            order by fills.filled_at_epoch desc, {{ binary_text('fills.fill_id') }} desc
+            order by fills.filled_at_epoch desc, {{ binary_text('fills.event_sort_key') }} desc
         ) as recency
     from fills
     inner join instants

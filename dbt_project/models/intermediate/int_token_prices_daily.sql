@@ -12,7 +12,8 @@
 }}
 
 -- Each token's closing price on every UTC day from its first fill to the watermark: the price
--- of the last fill at or before 23:59:59 that day, whoever made it, in (timestamp, id) order.
+-- of the last fill at or before 23:59:59 that day, whoever made it, in event order (timestamp,
+-- then event_sort_key: subgraph fills by id, then chain fills by block and log index).
 -- Dense, so end-of-day marks are an equality join.
 --
 -- Incremental runs recompute each token from the day of its earliest fill that landed after
@@ -27,12 +28,12 @@ fills as (
 
     select
         token_id,
-        fill_id,
+        event_sort_key,
         filled_at_epoch,
         price_e18,
         {{ epoch_to_day_start('filled_at_epoch') }} as day_start_epoch,
         extracted_at
-    from {{ ref('stg_polymarket__order_filled_events') }}
+    from {{ ref('int_order_fills_unioned') }}
     where price_e18 is not null
 
 ),
@@ -123,7 +124,7 @@ ranked_fills as (
         price_e18,
         row_number() over (
             partition by token_id, day_start_epoch
-            order by filled_at_epoch desc, {{ binary_text('fill_id') }} desc
+            order by filled_at_epoch desc, {{ binary_text('event_sort_key') }} desc
         ) as recency
     from recomputed_fills
 

@@ -24,8 +24,8 @@
 --   - for a token it holds, the first day whose stored close changed
 --     (int_token_prices_daily keeps the stamp of an unchanged close), counted on the
 --     trader's active days from its first event on that token;
---   - for a token whose condition was re-loaded or whose resolved_at moved (a new first
---     redemption or last fill), the earlier of its resolved_at before and after: before that
+--   - for a token whose condition was re-loaded or whose resolved_at moved (a chain
+--     resolution, a new first redemption or last fill), the earlier of its resolved_at before and after: before that
 --     day both versions mark at fill prices. The old one is recomputed from the events that
 --     had landed by the last run.
 -- Only the events from the trader's previous active day on are read: the running sums start
@@ -83,13 +83,19 @@ watermark as (
 -- fills and redemptions by anyone: what a condition's resolved_at is computed from
 market_fills as (
 
-    select * from {{ ref('stg_polymarket__order_filled_events') }}
+    select * from {{ ref('int_order_fills_unioned') }}
 
 ),
 
 redemptions as (
 
     select * from {{ ref('stg_polymarket__redemptions') }}
+
+),
+
+chain_resolutions as (
+
+    select * from {{ ref('stg_polymarket__chain_condition_resolutions') }}
 
 ),
 
@@ -144,6 +150,22 @@ redemptions as (
 
     ),
 
+    previous_chain_resolutions as (
+
+        select
+            chain_resolutions.condition_id,
+            min(
+                case
+                    when chain_resolutions.extracted_at <= loaded.extracted_at
+                        then chain_resolutions.resolved_at_epoch
+                end
+            ) as resolved_at_epoch
+        from chain_resolutions
+        cross join loaded
+        group by chain_resolutions.condition_id
+
+    ),
+
     previous_last_fills as (
 
         select
@@ -177,6 +199,7 @@ redemptions as (
             least(
                 conditions.resolved_at_epoch,
                 coalesce(
+                    previous_chain_resolutions.resolved_at_epoch,
                     previous_first_redemptions.first_redemption_epoch,
                     previous_last_fills.last_fill_epoch,
                     0
@@ -185,6 +208,8 @@ redemptions as (
         from conditions
         left join reloaded_conditions
             on conditions.condition_id = reloaded_conditions.condition_id
+        left join previous_chain_resolutions
+            on conditions.condition_id = previous_chain_resolutions.condition_id
         left join previous_first_redemptions
             on conditions.condition_id = previous_first_redemptions.condition_id
         left join previous_last_fills
@@ -194,6 +219,7 @@ redemptions as (
             or (
                 conditions.is_resolved
                 and conditions.resolved_at_epoch != coalesce(
+                    previous_chain_resolutions.resolved_at_epoch,
                     previous_first_redemptions.first_redemption_epoch,
                     previous_last_fills.last_fill_epoch,
                     0
