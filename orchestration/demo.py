@@ -1,8 +1,10 @@
 """`make demo`: the whole platform on this machine, kept fresh until Ctrl-C.
 
-1. The local Polymarket subgraph serves the `demo` dataset in live mode: its head follows the
-   wall clock and new trades keep appearing. When SUBGRAPH_ORDERBOOK_URL, SUBGRAPH_PNL_URL and
-   SUBGRAPH_ACTIVITY_URL are all set, those endpoints are used and no local subgraph starts.
+1. The local Polymarket sources serve the `demo_v2` world in live mode: V1 history in the
+   subgraphs, frozen at the 2026-04-28 cutover as the real ones are, and the V2 era on the
+   local chain (`/rpc`, POLYGON_RPC_URL), whose head advances with the clock while new V2 trades
+   keep landing. When SUBGRAPH_ORDERBOOK_URL, SUBGRAPH_PNL_URL and SUBGRAPH_ACTIVITY_URL are all
+   set, those endpoints (and POLYGON_RPC_URL, if set) are used and no local source starts.
 2. `full_sync_job` runs once, in this process, on the Dagster instance of DAGSTER_HOME (so the
    run shows in the UI), into the warehouse: PostgreSQL when DATABASE_URL is set, else the
    DuckDB file of DUCKDB_PATH, whose marts are published to SNAPSHOT_DIR for the API.
@@ -32,6 +34,7 @@ import requests
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SUBGRAPHS = ("orderbook", "pnl", "activity")
 STOP_TIMEOUT_SECONDS = 15.0
+DEMO_CHAIN_CONFIRMATIONS = 3
 
 
 class Shutdown(Exception):
@@ -199,7 +202,9 @@ def _on_signal(signum: int, _frame) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dataset", default="demo", help="local subgraph preset (default demo)")
+    parser.add_argument(
+        "--dataset", default="demo_v2", help="local world preset (default demo_v2: V1 and V2 eras)"
+    )
     parser.add_argument("--fills", type=int, help="local subgraph: fills to generate")
     parser.add_argument("--days", type=float, help="local subgraph: days of history")
     parser.add_argument("--sim-port", type=int, default=8030, help="0 picks a free port")
@@ -269,6 +274,11 @@ def _source(args: argparse.Namespace):
     for subgraph in SUBGRAPHS:
         os.environ[f"SUBGRAPH_{subgraph.upper()}_URL"] = sim.url(subgraph)
         print(f"  {subgraph:9} {sim.url(subgraph)}")
+    # The local chain: a world without a V2 era serves an empty one. Its blocks come every 2 s,
+    # so a few confirmations keep the boards moving while one watches.
+    os.environ["POLYGON_RPC_URL"] = sim.rpc_url
+    os.environ.setdefault("CHAIN_CONFIRMATIONS", str(DEMO_CHAIN_CONFIRMATIONS))
+    print(f"  {'chain':9} {sim.rpc_url}")
     return sim
 
 
