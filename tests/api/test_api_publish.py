@@ -272,6 +272,10 @@ def test_postgres_build_with_a_failing_data_test_leaves_the_previous_publication
         with dg.DagsterInstance.ephemeral() as instance:
             failed = run_transformation(url, instance)
             assert not failed.success
+            (failure,) = failed.get_step_failure_events()
+            assert "assert_daily_pnl_sums_to_total" in failure.step_failure_data.error.message
+            # Data that fails a test fails it again: no retry rebuilds it.
+            assert not [e for e in failed.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
             assert "marts/traders_v2" in _materialized(failed)
             assert "api/marts_publication" not in _materialized(failed)
             with psycopg.connect(url) as con:
