@@ -238,6 +238,11 @@ def run_transformation(database_url: str, instance: dg.DagsterInstance):
     return _run_assets(database_url, instance, [*polyboard_dbt_models.keys, PUBLICATION_KEY])
 
 
+def run_publication(database_url: str, instance: dg.DagsterInstance):
+    """The publication alone, as the UI or its automation condition launches it."""
+    return _run_assets(database_url, instance, [PUBLICATION_KEY])
+
+
 def _materialized(result) -> set[str]:
     return {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
 
@@ -283,6 +288,15 @@ def test_postgres_build_with_a_failing_data_test_leaves_the_previous_publication
                     "select trades from marts.traders_v2 where wallet_address = %s", [busiest]
                 ).fetchone()[0]
             assert in_place == trades + 1  # the build did rewrite the marts
+
+            # Asked for on its own afterwards, the publication refuses what that build left.
+            refused = run_publication(url, instance)
+            assert not refused.success
+            (failure,) = refused.get_step_failure_events()
+            assert f"run {failed.run_id}, whose dbt build failed" in (
+                failure.step_failure_data.error.message
+            )
+            assert "api/marts_publication" not in _materialized(refused)
 
             with LiveServer(settings) as fresh, httpx.Client(base_url=fresh.url) as fresh_client:
                 assert _serving(fresh_client) == version
