@@ -222,6 +222,52 @@ def test_postgres_serves_the_published_marts_not_the_marts_in_place(request, pg_
         assert _answers(client, wallets) == published
 
 
+def _published_schemas(database_url: str) -> list[str]:
+    with psycopg.connect(database_url) as con:
+        return [
+            r[0]
+            for r in con.execute(
+                "select nspname from pg_namespace where nspname like 'published%' order by 1"
+            )
+        ]
+
+
+def test_postgres_drop_waits_for_no_reader_of_an_old_publication(pg_unpublished):
+    oldest = _publish(pg_unpublished)
+    old_schema = published_schema(oldest)
+    with psycopg.connect(pg_unpublished) as reader:
+        # A query on the oldest publication, its transaction still open (a slow reader).
+        reader.execute(f"select count(*) from {old_schema}.traders_v2").fetchone()
+        started = time.monotonic()
+        _publish(pg_unpublished)
+        _publish(pg_unpublished)
+        # The publication gave up dropping the schema after its lock timeout, and succeeded.
+        assert time.monotonic() - started < 30
+        assert old_schema in _published_schemas(pg_unpublished)
+        reader.execute(f"select count(*) from {old_schema}.traders_v2").fetchone()
+    newest = _publish(pg_unpublished)
+    # The next publication drops what is no longer read.
+    assert old_schema not in _published_schemas(pg_unpublished)
+    assert len(_published_schemas(pg_unpublished)) == 2
+    assert published_schema(newest) in _published_schemas(pg_unpublished)
+
+
+def test_postgres_api_behind_a_dropped_publication_follows_the_newest(request, pg_unpublished):
+    first = _publish(pg_unpublished)
+    # The process reads the publication once, at start, and does not poll again.
+    settings = settings_for(
+        "postgres", request, database_url=pg_unpublished, snapshot_poll_seconds=3600
+    )
+    with LiveServer(settings) as server, httpx.Client(base_url=server.url) as client:
+        assert _serving(client) == first
+        _publish(pg_unpublished)
+        newest = _publish(pg_unpublished)
+        assert published_schema(first) not in _published_schemas(pg_unpublished)
+        response = client.get(LEADERBOARD, params={"limit": 7})
+        assert response.status_code == 200, response.text
+        assert client.get("/ready").json()["version"] == newest
+
+
 def _run_assets(database_url: str, instance: dg.DagsterInstance, keys: list[dg.AssetKey]):
     with patch.dict(os.environ, {"DATABASE_URL": database_url}):
         from orchestration.definitions import defs
