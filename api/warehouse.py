@@ -122,6 +122,7 @@ class PostgresWarehouse(Warehouse):
             # polled: follow the newest one and ask again, once.
             if not await self.refresh() or self._schema is None:
                 raise
+            log.info("%s was dropped; serving publication %s", schema, self.version)
             return await self._execute(_in_schema(sql, self._schema), params)
 
     async def refresh(self) -> bool:
@@ -137,7 +138,7 @@ class PostgresWarehouse(Warehouse):
             return True
         schema = published_schema(version)
         watermark = await self._execute(_in_schema(queries.DATA_WATERMARK, schema))
-        # Switched together, with no await in between: a query names the version it reads.
+        # Set together, with no await in between: `version` always names what `_schema` holds.
         self.version, self._schema = version, schema
         self.as_of = watermark[0]["as_of"] if watermark else None
         return True
