@@ -4,6 +4,10 @@ Parameters are written `%(name)s` (psycopg); the DuckDB backend rewrites them to
 Identifiers are never taken from a request: sort columns and windows come from the fixed
 maps below, keyed by validated enums.
 
+`marts.` names the published marts: the schema `marts` of the DuckDB snapshot the API loads,
+and on PostgreSQL the schema of the publication it serves, which api/warehouse.py substitutes
+(PostgreSQL's own `marts` schema is the pipeline's workspace, never read by the API).
+
 The marts (dbt_project/models/marts):
 - `marts.traders_v2`: one row per trader; lifetime `trades`, `volume`, `realized_pnl`,
   `unrealized_pnl`, `total_pnl`, `wins`, `losses`, `win_rate`, `markets_traded`,
@@ -35,8 +39,9 @@ ORDERS = {"desc": "desc", "asc": "asc"}
 
 DATA_WATERMARK = "select max(as_of) as as_of from marts.data_watermark"
 
+# PostgreSQL only: the newest publication (orchestration/lib/publish.py).
 PUBLICATION_VERSION = (
-    "select version from marts.publication order by published_at desc, version desc limit 1"
+    "select version from publication.versions order by published_at desc, version desc limit 1"
 )
 
 PING = "select 1 as ok"

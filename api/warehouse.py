@@ -1,7 +1,10 @@
 """Read access to the marts, async and never blocking the event loop.
 
-- PostgreSQL: an `AsyncConnectionPool` of autocommit connections with a statement timeout;
-  the marts are read in place and the publication version comes from `marts.publication`.
+- PostgreSQL: an `AsyncConnectionPool` of autocommit connections with a statement timeout.
+  The marts are never read in place (dbt rebuilds and tests them there): the API follows the
+  newest version in `publication.versions` and reads the schema published for it,
+  `published_<version>`, named by `orchestration.lib.publish.published_schema`, never by a
+  request. The `marts.` of every statement in api/queries.py is rewritten to that schema.
   While the database is unreachable a breaker answers at once (see `api/breaker.py`).
 - DuckDB: the API never opens the pipeline's file (DuckDB locks it against other processes
   while the pipeline writes). It follows `<snapshot_dir>/CURRENT`, loads that version's
@@ -28,13 +31,20 @@ from typing import Any
 from api import queries
 from api.breaker import Breaker
 from api.config import Settings
-from orchestration.lib.publish import MANIFEST_FILE, read_current
+from orchestration.lib.publish import MANIFEST_FILE, published_schema, read_current
 
 log = logging.getLogger("polyboard.api.warehouse")
 
 Row = dict[str, Any]
 _PG_PARAM = re.compile(r"%\((\w+)\)s")
 PROBE_TIMEOUT_SECONDS = 1.0
+_MARTS = re.compile(r"\bmarts\.")
+
+
+NOT_PUBLISHED = (
+    "no published marts in PostgreSQL yet: the pipeline publishes them after a build whose "
+    "data tests pass"
+)
 
 
 class WarehouseUnavailable(RuntimeError):
@@ -148,6 +158,7 @@ class PostgresWarehouse(Warehouse):
             reconnect_timeout=settings.pg_retry_seconds,
             name="polyboard-api",
         )
+        self._schema: str | None = None  # where the published `version` is read
 
     async def start(self) -> None:
         # Do not wait for the database: the process comes up and /ready tells when it can serve.
@@ -156,7 +167,7 @@ class PostgresWarehouse(Warehouse):
     async def stop(self) -> None:
         await self.pool.close()
 
-    async def fetch(self, sql: str, params: dict[str, Any] | None = None) -> list[Row]:
+    async def _execute(self, sql: str, params: dict[str, Any] | None = None) -> list[Row]:
         import psycopg
         from psycopg_pool import PoolTimeout
 
@@ -208,20 +219,48 @@ class PostgresWarehouse(Warehouse):
         await con.close()
         return True
 
+    async def fetch(self, sql: str, params: dict[str, Any] | None = None) -> list[Row]:
+        schema = self._schema
+        if schema is None:
+            raise NothingPublished(NOT_PUBLISHED)
+        try:
+            return await self._execute(_in_schema(sql, schema), params)
+        except MartsMissing:
+            # Publications older than the two newest are dropped, possibly before this process
+            # polled: follow the newest one and ask again, once.
+            if not await self.refresh() or self._schema is None:
+                raise
+            log.info("%s was dropped; serving publication %s", schema, self.version)
+            return await self._execute(_in_schema(sql, self._schema), params)
+
     async def refresh(self) -> bool:
         try:
-            row = await self.fetch_one(queries.PUBLICATION_VERSION)
-            version = row["version"] if row else "unpublished"
-        except MartsMissing:
-            version = "unpublished"
-        try:
-            row = await self.fetch_one(queries.DATA_WATERMARK)
-            self.as_of = row["as_of"] if row else None
-        except MartsMissing:
-            self.as_of = None
-        changed = version != self.version
-        self.version = version
-        return changed
+            rows = await self._execute(queries.PUBLICATION_VERSION)
+        except MartsMissing:  # no publication has ever been recorded
+            rows = []
+        version = rows[0]["version"] if rows else None
+        if version == self.version:
+            return False
+        if version is None:
+            self.version = self._schema = self.as_of = None
+            return True
+        schema = published_schema(version)
+        watermark = await self._execute(_in_schema(queries.DATA_WATERMARK, schema))
+        # Set together, with no await in between: `version` always names what `_schema` holds.
+        self.version, self._schema = version, schema
+        self.as_of = watermark[0]["as_of"] if watermark else None
+        return True
+
+    async def ping(self) -> None:
+        if self._schema is None:
+            # Tells an unreachable database from one with nothing published yet.
+            await self.refresh()
+        await self.fetch(queries.DATA_WATERMARK)
+
+
+def _in_schema(sql: str, schema: str) -> str:
+    """The statement reading `schema` where it names `marts.`."""
+    return _MARTS.sub(schema + ".", sql)
 
 
 class _Snapshot:

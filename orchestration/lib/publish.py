@@ -1,22 +1,38 @@
-"""Publication of the marts to the read API: a version stamp, and in DuckDB mode a snapshot.
+"""Publication of the marts to the read API: write, audit, publish.
 
-DuckDB lets one process hold its file and locks it against the others, so the API never
-opens the pipeline's warehouse. After the marts are built the pipeline exports every table
-of the `marts` schema to Parquet in a new folder `<snapshot_root>/<version>/`, writes a
-`manifest.json` beside the files, and only then replaces `<snapshot_root>/CURRENT` (a temp
-file and `os.replace`, atomic on POSIX) with the version. A reader that follows CURRENT
-therefore sees a complete snapshot, old or new, never a half-written one. The two newest
-snapshots are kept, so a reader still loading the previous one is not pulled from under.
+dbt writes the marts into schema `marts` and tests them there, after writing them. That schema
+is the pipeline's workspace and the API never reads it: it serves only publications, copies
+of the marts taken after a `dbt build` whose data tests passed (the `marts_publication` asset
+in orchestration/defs/dbt/publication.py runs only then). A build whose tests fail, or any
+later change of `marts.*`, leaves the previous publication in service.
 
-On PostgreSQL the API reads the marts in place; publishing only records the version in
-`marts.publication`. Either way the version is the API's cache stamp: a new publication
-invalidates every cached response without scanning keys.
+Every publication has a version, sortable by time and unique across processes. It is also the
+API's cache stamp: a new publication invalidates every cached response without scanning keys,
+and since what a version names never changes, a cached answer and a fresh one under the same
+version come from the same state.
+
+- DuckDB: the API must not open the pipeline's file (DuckDB locks it against other
+  processes). Every table of `marts` is exported to Parquet in a new folder
+  `<snapshot_root>/<version>/` with a `manifest.json`, and only then `<snapshot_root>/CURRENT`
+  is replaced with the version (a temp file and `os.replace`, atomic on POSIX), so a reader
+  that follows CURRENT sees a complete snapshot, old or new, never a half-written one.
+- PostgreSQL: one transaction copies every table of `marts` into a new schema
+  `published_<version>` (`published_schema`), builds there the indexes dbt declares on the
+  mart, refreshes the planner statistics, and records the version with the row counts in
+  `publication.versions`. The API reads the newest version there and queries the schema named
+  after it. An error midway rolls the whole publication back; nothing half-copied is seen.
+  The copy costs about one write of the marts plus their index builds, paid once per build.
+
+Either way the two newest publications are kept, so a reader still on the previous one is not
+pulled from under; older ones are dropped.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
+import re
 import shutil
 import uuid
 from datetime import UTC, datetime
@@ -24,17 +40,36 @@ from pathlib import Path
 
 from orchestration.lib.warehouse import Warehouse
 
+log = logging.getLogger(__name__)
+
 DEFAULT_SNAPSHOT_ROOT = ".polyboard/snapshot"
 CURRENT_FILE = "CURRENT"
 MANIFEST_FILE = "manifest.json"
-PUBLICATION_TABLE = "marts.publication"
 KEEP_SNAPSHOTS = 2
+
+PUBLICATIONS_TABLE = "publication.versions"
+PUBLISHED_SCHEMA_PREFIX = "published_"
+VERSION_PATTERN = re.compile(r"\d{8}T\d{12}-[0-9a-f]{8}")
+_PUBLISHED_SCHEMA_PATTERN = re.compile(r"published_\d{8}t\d{12}_[0-9a-f]{8}")
+# A reader still on a schema being dropped holds a lock on its tables: the drop waits this long,
+# then leaves the schema for the next publication to drop.
+DROP_LOCK_TIMEOUT = "5s"
+HISTORY_ROWS = 100
+# `marts.publication`, where earlier releases recorded the versions on PostgreSQL: not a mart.
+LEGACY_PUBLICATION_TABLE = "publication"
 
 
 def new_version(now: datetime | None = None) -> str:
     """Sortable by time, unique across processes: `20260101T120000123456-1a2b3c4d`."""
     now = now or datetime.now(UTC)
     return f"{now:%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:8]}"
+
+
+def published_schema(version: str) -> str:
+    """The PostgreSQL schema holding a published version (a valid unquoted identifier)."""
+    if not VERSION_PATTERN.fullmatch(version):
+        raise ValueError(f"not a publication version: {version!r}")
+    return PUBLISHED_SCHEMA_PREFIX + version.lower().replace("-", "_")
 
 
 def read_current(snapshot_root: str | os.PathLike[str]) -> str | None:
@@ -55,7 +90,7 @@ def _mart_tables(warehouse: Warehouse) -> list[str]:
     rows = warehouse.fetchall(
         "select table_name from information_schema.tables "
         f"where table_schema = {p} and table_name <> {p} order by table_name",
-        ["marts", PUBLICATION_TABLE.split(".", 1)[1]],
+        ["marts", LEGACY_PUBLICATION_TABLE],
     )
     return [r[0] for r in rows]
 
@@ -65,14 +100,15 @@ def publish_snapshot(
 ) -> str:
     """Publish the current marts; returns the new version."""
     version = new_version()
-    if warehouse.kind == "postgres":
-        _record_publication(warehouse, version)
-        return version
-    root = Path(snapshot_root)
-    root.mkdir(parents=True, exist_ok=True)
     tables = _mart_tables(warehouse)
     if not tables:
         raise RuntimeError("the warehouse has no tables in schema marts: build the marts first")
+    if warehouse.kind == "postgres":
+        _publish_schema(warehouse, version, tables)
+        _prune_schemas(warehouse)
+        return version
+    root = Path(snapshot_root)
+    root.mkdir(parents=True, exist_ok=True)
 
     staging = root / f".tmp-{version}"
     staging.mkdir()
@@ -123,16 +159,78 @@ def _prune(root: Path, current: str) -> None:
             shutil.rmtree(path, ignore_errors=True)
 
 
-def _record_publication(warehouse: Warehouse, version: str) -> None:
-    warehouse.execute_script(
-        [
-            "create schema if not exists marts",
-            f"create table if not exists {PUBLICATION_TABLE} ("
-            "version text primary key, published_at timestamptz not null default now())",
-            f"insert into {PUBLICATION_TABLE} (version) values ('{version}')",
-            # The newest version is all the API needs; keep a short history for operators.
-            f"delete from {PUBLICATION_TABLE} where version not in "
-            f"(select version from {PUBLICATION_TABLE} order by published_at desc, version desc "
-            "limit 100)",
-        ]
+def _publish_schema(warehouse: Warehouse, version: str, tables: list[str]) -> None:
+    schema = published_schema(version)
+    con = warehouse.con
+    counts: dict[str, int] = {}
+    with con.transaction():
+        # Every table copied from one snapshot of the marts, whatever writes meanwhile.
+        con.execute("set transaction isolation level repeatable read")
+        con.execute(f"create schema {schema}")
+        for table in tables:
+            source, target = f"marts.{_quote(table)}", f"{schema}.{_quote(table)}"
+            # Indexes are built after the rows are in: cheaper than maintaining them per row.
+            counts[table] = con.execute(f"create table {target} as table {source}").rowcount
+            for statement in _index_statements(con, source, target):
+                con.execute(statement)
+            # A new table has no statistics; the planner would misjudge every read of it.
+            con.execute(f"analyze {target}")
+        con.execute("create schema if not exists publication")
+        con.execute(
+            f"create table if not exists {PUBLICATIONS_TABLE} ("
+            "version text primary key, published_at timestamptz not null default now(), "
+            "tables jsonb not null)"
+        )
+        con.execute(
+            f"insert into {PUBLICATIONS_TABLE} (version, tables) values (%s, %s)",
+            [version, json.dumps(counts)],
+        )
+
+
+def _index_statements(con, source: str, target: str) -> list[str]:
+    """`create index` on target for each index dbt built on source (config `indexes`)."""
+    rows = con.execute(
+        "select i.indisunique, am.amname, array("
+        "  select pg_get_indexdef(i.indexrelid, k, true)"
+        "  from generate_series(1, i.indnkeyatts) as k order by k"
+        ") "
+        "from pg_index as i "
+        "join pg_class as c on c.oid = i.indexrelid "
+        "join pg_am as am on am.oid = c.relam "
+        "where i.indrelid = cast(%s as regclass) and i.indpred is null "
+        "order by c.relname",
+        [source],
+    ).fetchall()
+    return [
+        f"create {'unique ' if unique else ''}index on {target} using {method} "
+        f"({', '.join(columns)})"
+        for unique, method, columns in rows
+    ]
+
+
+def _prune_schemas(warehouse: Warehouse) -> None:
+    """Drop the published schemas older than the KEEP_SNAPSHOTS newest (names sort by time)."""
+    import psycopg
+
+    con = warehouse.con
+    schemas = sorted(
+        name
+        for (name,) in warehouse.fetchall("select nspname from pg_namespace")
+        if _PUBLISHED_SCHEMA_PATTERN.fullmatch(name)
     )
+    for schema in schemas[:-KEEP_SNAPSHOTS]:
+        try:
+            with con.transaction():
+                con.execute(f"set local lock_timeout = '{DROP_LOCK_TIMEOUT}'")
+                con.execute(f"drop schema {schema} cascade")
+        except psycopg.errors.LockNotAvailable:
+            log.warning(
+                "published schema %s is still being read; a later publication drops it", schema
+            )
+    with con.transaction():
+        # The API reads the newest row only; the rest is a short history for operators.
+        con.execute(
+            f"delete from {PUBLICATIONS_TABLE} where version not in (select version from "
+            f"{PUBLICATIONS_TABLE} order by published_at desc, version desc "
+            f"limit {HISTORY_ROWS})"
+        )

@@ -76,10 +76,13 @@ def dbt_build_marts(database_url: str | None, duckdb_path: str | None, workdir: 
 
 
 def settings_for(kind: str, request, **overrides) -> Settings:
+    # A warehouse given by the test replaces the shared one, which is then not built at all.
     if kind == "postgres":
-        base = {"database_url": request.getfixturevalue("pg_warehouse")}
+        given = overrides.get("database_url")
+        base = {"database_url": given or request.getfixturevalue("pg_warehouse")}
     else:
-        base = {"snapshot_dir": str(request.getfixturevalue("duckdb_snapshot"))}
+        given = overrides.get("snapshot_dir")
+        base = {"snapshot_dir": given or str(request.getfixturevalue("duckdb_snapshot"))}
     fields = {
         "redis_url": None,
         "admin_api_token": None,

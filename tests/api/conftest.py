@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 
@@ -61,22 +62,36 @@ def _pg_url(dbname: str) -> str:
     return f"{base}/{dbname}"
 
 
-@pytest.fixture(scope="session")
-def pg_warehouse(tmp_path_factory, tiny_dataset) -> Iterator[str]:
-    """A fresh PostgreSQL database with raw tables, marts and a publication; dropped after."""
+@contextmanager
+def pg_marts_database(dataset, workdir: Path) -> Iterator[str]:
+    """A fresh PostgreSQL database with raw tables and marts, not published; dropped after."""
     name = f"polyboard_api_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as con:
         con.execute(f'create database "{name}"')
     url = _pg_url(name)
     try:
-        load_raw(tiny_dataset, url, None)
-        dbt_build_marts(url, None, tmp_path_factory.mktemp("api-pg"))
-        with connect_warehouse(url) as warehouse:
-            publish_snapshot(warehouse)
+        load_raw(dataset, url, None)
+        dbt_build_marts(url, None, workdir)
         yield url
     finally:
         with psycopg.connect(PG_ADMIN_URL, autocommit=True) as con:
             con.execute(f'drop database if exists "{name}" with (force)')
+
+
+@pytest.fixture(scope="session")
+def pg_warehouse(tmp_path_factory, tiny_dataset) -> Iterator[str]:
+    """A PostgreSQL database with raw tables, marts and a publication, shared by the session."""
+    with pg_marts_database(tiny_dataset, tmp_path_factory.mktemp("api-pg")) as url:
+        with connect_warehouse(url) as warehouse:
+            publish_snapshot(warehouse)
+        yield url
+
+
+@pytest.fixture
+def pg_unpublished(tmp_path, tiny_dataset) -> Iterator[str]:
+    """A PostgreSQL database of this test alone, with marts built but never published."""
+    with pg_marts_database(tiny_dataset, tmp_path) as url:
+        yield url
 
 
 def _normalize(row: dict) -> dict:

@@ -8,6 +8,7 @@ from typing import Any
 
 import dagster as dg
 from dagster_dbt import (
+    DagsterDbtCliRuntimeError,
     DagsterDbtTranslator,
     DagsterDbtTranslatorSettings,
     DbtCliResource,
@@ -66,7 +67,7 @@ def dbt_vars(settings: PipelineSettings) -> dict[str, Any]:
     dagster_dbt_translator=TRANSLATOR,
     pool="warehouse",
     # A writer that slipped past the run queue (a manual launch, say) holds the DuckDB file
-    # for a while; a later attempt finds it free.
+    # for a while; a later attempt finds it free. A build whose data tests fail is not retried.
     retry_policy=dg.RetryPolicy(max_retries=2, delay=20, backoff=dg.Backoff.EXPONENTIAL),
 )
 def polyboard_dbt_models(
@@ -96,10 +97,33 @@ def polyboard_dbt_models(
             yield from invocation.stream().fetch_row_counts()
         else:
             yield from _with_duckdb_row_counts(invocation.stream(), warehouse)
+    except DagsterDbtCliRuntimeError as exc:
+        failed = _failed_data_tests(invocation)
+        if failed:
+            # The same data fails the same tests: a retry would rebuild everything for nothing.
+            raise dg.Failure(
+                description=f"dbt data tests failed, the marts stay unpublished: "
+                f"{', '.join(failed)}",
+                allow_retries=False,
+            ) from exc
+        raise
     finally:
         # Each invocation writes its own target folder; the manifest of the project stays.
         keep_parsed_state(invocation.target_path)
         shutil.rmtree(invocation.target_path, ignore_errors=True)
+
+
+def _failed_data_tests(invocation) -> list[str]:
+    """The data tests of this dbt invocation that found rows (its run_results.json)."""
+    try:
+        results = invocation.get_artifact("run_results.json")["results"]
+    except FileNotFoundError:  # dbt stopped before running anything
+        return []
+    return sorted(
+        r["unique_id"].split(".")[2]
+        for r in results
+        if r["unique_id"].startswith("test.") and r["status"] == "fail"
+    )
 
 
 def _with_duckdb_row_counts(events: Iterable[Any], warehouse: WarehouseResource):
