@@ -15,6 +15,7 @@ from pydantic import (
     PlainSerializer,
     SerializationInfo,
     WithJsonSchema,
+    computed_field,
 )
 
 WALLET_PATTERN = r"^0x[0-9a-fA-F]{40}$"
@@ -82,6 +83,12 @@ class SortBy(StrEnum):
     volume = "volume"
     win_rate = "win_rate"
     trades = "trades"
+
+
+class Era(StrEnum):
+    v1 = "v1"
+    v2 = "v2"
+    both = "v1+v2"
 
 
 class Order(StrEnum):
@@ -211,6 +218,7 @@ class PositionPublic(_Public):
     redeemed_shares: Shares = Field(description="Shares redeemed.")
     volume: Money = Field(description="USDC of the position's fills.")
     trades: int = Field(description="Fills of the position.")
+    v2_trades: int = Field(description="Of those, fills on the V2 exchanges (from the chain).")
     first_trade_at: UtcDatetime | None = None
     last_trade_at: UtcDatetime | None = None
     first_activity_at: UtcDatetime | None = None
@@ -224,6 +232,19 @@ class PositionPublic(_Public):
         description="The trader-market's outcome: win, loss, flat, or open while not closed.",
         examples=["win"],
     )
+
+    @computed_field(
+        description="Which exchanges the position's fills are from: v1 (the subgraphs, before "
+        "the 2026-04-28 cutover), v2 (the chain), v1+v2 (both traded the same tokens from the "
+        "V2 deployment to the cutover); null without fills (splits and merges only)."
+    )
+    @property
+    def era(self) -> Era | None:
+        if self.trades == 0:
+            return None
+        if self.v2_trades == 0:
+            return Era.v1
+        return Era.v2 if self.v2_trades == self.trades else Era.both
 
 
 class DailyStatPublic(_Public):

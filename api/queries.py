@@ -267,6 +267,7 @@ _POSITION_COLUMNS = """
     redeemed_shares,
     volume,
     trades,
+    v2_trades,
     first_trade_at,
     last_trade_at,
     first_activity_at,

@@ -219,8 +219,9 @@ def test_trader_statistics_with_dates(served, traders):
 def test_trader_positions_filters_and_pages(served, traders):
     wallet = max(traders, key=lambda r: r["trades"])["wallet_address"]
     rows = served.query(
-        "select token_id, status, market_outcome, shares, total_pnl from marts.trader_markets "
-        "where wallet_address = %s order by last_activity_at desc, token_id",
+        "select token_id, status, market_outcome, shares, total_pnl, trades, v2_trades "
+        "from marts.trader_markets where wallet_address = %s "
+        "order by last_activity_at desc, token_id",
         [wallet],
     )
     body = served.get(f"/api/v1/traders/{wallet}/positions", limit=100).json()
@@ -228,6 +229,9 @@ def test_trader_positions_filters_and_pages(served, traders):
     assert body["total"] == len(rows)
     for got, want in zip(body["positions"], rows, strict=True):
         assert close(got["shares"], want["shares"]) and close(got["total_pnl"], want["total_pnl"])
+        # the tiny world is V1 only: a position with fills is of the V1 era
+        assert got["v2_trades"] == want["v2_trades"] == 0
+        assert got["era"] == ("v1" if want["trades"] else None)
 
     for status in {r["status"] for r in rows}:
         body = served.get(f"/api/v1/traders/{wallet}/positions", status=status).json()

@@ -43,3 +43,35 @@ def test_openapi_conformance(served):
         except Exception as exc:  # collect every operation's failure, not just the first
             failures.append(f"{operation.label}: {exc}")
     assert not failures, "\n\n".join(failures)
+
+
+@pytest.mark.parametrize(
+    ("trades", "v2_trades", "era"),
+    [(0, 0, None), (5, 0, "v1"), (5, 5, "v2"), (5, 2, "v1+v2")],
+)
+def test_a_positions_era_follows_its_fills(trades, v2_trades, era):
+    from api.models import PositionPublic
+
+    fields = {name: None for name in PositionPublic.model_fields}
+    position = PositionPublic.model_validate(
+        {
+            **fields,
+            "token_id": "1",
+            "shares": 0,
+            "realized_pnl": 0,
+            "unrealized_pnl": 0,
+            "total_pnl": 0,
+            "cash_flow": 0,
+            "bought_shares": 0,
+            "sold_shares": 0,
+            "split_shares": 0,
+            "merged_shares": 0,
+            "redeemed_shares": 0,
+            "volume": 0,
+            "status": "open",
+            "market_outcome": "open",
+            "trades": trades,
+            "v2_trades": v2_trades,
+        }
+    )
+    assert position.model_dump(mode="json")["era"] == era

@@ -50,8 +50,8 @@ INCREMENTAL = {
 
 
 # A world crossing the V2 cutover: V1 events in the subgraphs, V2 fills, preparations and
-# resolutions on the chain; fees on some V2 orders, fills of both versions on one timestamp.
-CROSSING = {"preset": "crossing", "seed": 5}
+# resolutions on the chain; fees on some V2 orders. Eight V2-era days: the 7d window is all V2.
+CROSSING = {"preset": "crossing", "seed": 5, "v2_days": 8}
 
 
 def dataset_entities(dataset, block: int | None = None) -> dict[str, list[dict]]:

@@ -207,7 +207,7 @@ def test_marts_across_the_cutover_match_reference(built_crossing: Warehouse, cro
 
 def test_the_crossing_world_exercises_both_eras(built_crossing: Warehouse, crossing_entities):
     """What the comparison above covers: V2 buys with fees, positions holding fills of both
-    versions, conditions resolved on the chain, a 1d window made of V2 fills only."""
+    versions, conditions resolved on the chain, a 7d leaderboard made of V2 fills only."""
     (fills,) = built_crossing.query(
         """
         select
@@ -242,7 +242,18 @@ def test_the_crossing_world_exercises_both_eras(built_crossing: Warehouse, cross
         """
         select count(*) as fills, sum(case when exchange_version = 2 then 1 else 0 end) as v2
         from intermediate.int_fills_attributed
-        where filled_at_epoch > (select as_of_epoch - 86400 from marts.data_watermark)
+        where filled_at_epoch > (select as_of_epoch - 7 * 86400 from marts.data_watermark)
         """
     )
     assert window["fills"] > 0 and window["v2"] == window["fills"]
+    assert built_crossing.query("select * from marts.leaderboard where time_window = '7d'")
+    (eras,) = built_crossing.query(
+        """
+        select
+            sum(case when v2_trades = 0 and trades > 0 then 1 else 0 end) as v1_only,
+            sum(case when v2_trades = trades and trades > 0 then 1 else 0 end) as v2_only,
+            sum(case when v2_trades between 1 and trades - 1 then 1 else 0 end) as both_eras
+        from marts.trader_markets
+        """
+    )
+    assert eras["v1_only"] > 0 and eras["v2_only"] > 0 and eras["both_eras"] > 0, eras

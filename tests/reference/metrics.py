@@ -48,14 +48,17 @@ def _amount(raw: str | int) -> Decimal:
     return Decimal(int(raw)) / MICRO
 
 
+SUBGRAPH, CHAIN = 0, 1  # where an event was read: its rank within one timestamp
+
+
 def subgraph_order(event_id: str) -> tuple:
     """Within one timestamp, subgraph events come first, by id (compared as bytes)..."""
-    return (0, event_id)
+    return (SUBGRAPH, event_id)
 
 
 def chain_order(block_number: int, log_index: int) -> tuple:
     """...then chain events, in chain order (never by their text id)."""
-    return (1, int(block_number), int(log_index))
+    return (CHAIN, int(block_number), int(log_index))
 
 
 @dataclass
@@ -415,6 +418,7 @@ def _compute(entities, excluded, min_trades, min_volume) -> Reference:
             "redeemed_shares": p.applied["redemption"],
             "volume": sum((e.usdc for e in fills_here), Decimal(0)),
             "trades": len(fills_here),
+            "v2_trades": sum(1 for e in fills_here if e.order[0] == CHAIN),
             "first_trade_at": min((e.ts for e in fills_here), default=None),
             "last_trade_at": max((e.ts for e in fills_here), default=None),
             "first_activity_at": p.events[0].ts,

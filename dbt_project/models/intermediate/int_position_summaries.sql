@@ -123,6 +123,7 @@ position_fills as (
         trader_address,
         token_id,
         count(*) as trades,
+        sum(case when exchange_version = 2 then 1 else 0 end) as v2_trades,
         sum(usdc) as volume,
         min(filled_at_epoch) as first_trade_epoch,
         max(filled_at_epoch) as last_trade_epoch
@@ -147,6 +148,7 @@ select
     position_activity.redeemed_units,
     position_activity.has_redemption,
     coalesce(position_fills.trades, 0) as trades,
+    coalesce(position_fills.v2_trades, 0) as v2_trades,
     coalesce(position_fills.volume, 0) as volume,
     position_fills.first_trade_epoch,
     position_fills.last_trade_epoch,

@@ -69,6 +69,7 @@ positions as (
         summaries.first_activity_epoch,
         summaries.last_activity_epoch,
         summaries.trades,
+        summaries.v2_trades,
         summaries.volume,
         summaries.first_trade_epoch,
         summaries.last_trade_epoch
@@ -117,6 +118,7 @@ select
     {{ micro('positions.redeemed_units') }} as redeemed_shares,
     positions.volume,
     positions.trades,
+    positions.v2_trades,
     {{ epoch_to_timestamptz('positions.first_trade_epoch') }} as first_trade_at,
     {{ epoch_to_timestamptz('positions.last_trade_epoch') }} as last_trade_at,
     {{ epoch_to_timestamptz('positions.first_activity_epoch') }} as first_activity_at,
