@@ -104,3 +104,22 @@
     '1' || lpad(cast({{ block_expr }} as {{ text_type() }}), 12, '0')
     || lpad(cast({{ log_index_expr }} as {{ text_type() }}), 6, '0')
 {%- endmacro %}
+
+{#- A fill's time and amounts as every era's staging gives them, from filled_at_epoch and the
+    usdc_units / share_units / fee_units of the maker's side. -#}
+{% macro fill_measures() -%}
+    {{ epoch_to_timestamptz('filled_at_epoch') }} as filled_at,
+    usdc_units,
+    share_units,
+    fee_units,
+    {{ micro('usdc_units') }} as usdc,
+    {{ micro('share_units') }} as shares,
+    {{ micro('fee_units') }} as fee,
+    -- usdc / shares before fees, x 1e18, truncated: the exact value the marks use
+    case
+        when share_units > 0 then {{ idiv('usdc_units * ' ~ e18(), 'share_units') }}
+    end as price_e18,
+    case
+        when share_units > 0 then {{ price(idiv('usdc_units * ' ~ e18(), 'share_units')) }}
+    end as price
+{%- endmacro %}

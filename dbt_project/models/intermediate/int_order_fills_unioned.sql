@@ -8,58 +8,22 @@
 -- by id first ('0' || id), then chain events in chain order ('1' || block || log index, both
 -- zero-padded so the text compares as the numbers do). Compare it with binary_text().
 
-with
-
-v1_fills as (
-
-    select * from {{ ref('stg_polymarket__order_filled_events') }}
-
-),
-
-v2_fills as (
-
-    select * from {{ ref('stg_polymarket__chain_order_filled') }}
-
-)
+{%- set columns = [
+    'fill_id', 'maker_address', 'token_id', 'side', 'filled_at_epoch', 'filled_at',
+    'usdc_units', 'share_units', 'fee_units', 'usdc', 'shares', 'fee', 'price', 'price_e18',
+    'extracted_at',
+] %}
 
 select
-    fill_id,
+    {{ columns | join(',\n    ') }},
     1 as exchange_version,
-    '0' || fill_id as event_sort_key,
-    maker_address,
-    token_id,
-    side,
-    filled_at_epoch,
-    filled_at,
-    usdc_units,
-    share_units,
-    fee_units,
-    usdc,
-    shares,
-    fee,
-    price,
-    price_e18,
-    extracted_at
-from v1_fills
+    '0' || fill_id as event_sort_key
+from {{ ref('stg_polymarket__order_filled_events') }}
 
 union all
 
 select
-    fill_id,
+    {{ columns | join(',\n    ') }},
     2 as exchange_version,
-    {{ chain_sort_key('block_number', 'log_index') }} as event_sort_key,
-    maker_address,
-    token_id,
-    side,
-    filled_at_epoch,
-    filled_at,
-    usdc_units,
-    share_units,
-    fee_units,
-    usdc,
-    shares,
-    fee,
-    price,
-    price_e18,
-    extracted_at
-from v2_fills
+    {{ chain_sort_key('block_number', 'log_index') }} as event_sort_key
+from {{ ref('stg_polymarket__chain_order_filled') }}

@@ -48,20 +48,7 @@ select
     side,
     token_id,
     filled_at_epoch,
-    {{ epoch_to_timestamptz('filled_at_epoch') }} as filled_at,
-    usdc_units,
-    share_units,
-    fee_units,
-    {{ micro('usdc_units') }} as usdc,
-    {{ micro('share_units') }} as shares,
-    {{ micro('fee_units') }} as fee,
-    -- usdc / shares before fees, x 1e18, truncated: the exact value the marks use
-    case
-        when share_units > 0 then {{ idiv('usdc_units * ' ~ e18(), 'share_units') }}
-    end as price_e18,
-    case
-        when share_units > 0 then {{ price(idiv('usdc_units * ' ~ e18(), 'share_units')) }}
-    end as price,
+    {{ fill_measures() }},
     block_number,
     extracted_at
 
