@@ -25,7 +25,7 @@ import pytest
 from apitest_support import LiveServer, TcpProxy, metric, settings_for, wait_for
 
 from bench.api import scale_traders
-from orchestration.lib.publish import publish_snapshot
+from orchestration.lib.publish import publish_snapshot, published_schema
 from orchestration.lib.warehouse import connect_warehouse
 
 LEADERBOARD = "/api/v1/traders/leaderboard"
@@ -69,9 +69,10 @@ def test_postgres_statement_past_the_timeout_answers_503_and_does_not_mark_it_do
     settings = settings_for("postgres", request, pg_statement_timeout_ms=300)
     with LiveServer(settings) as server, httpx.Client(base_url=server.url, timeout=60) as client:
         assert client.get(LEADERBOARD, params={"limit": 3}).status_code == 200
-        # A writer holds the mart: the API's read waits on the lock until its timeout.
+        # A writer holds the published mart: the API's read waits on the lock until its timeout.
+        schema = published_schema(client.get("/ready").json()["version"])
         with psycopg.connect(pg_warehouse) as locker:
-            locker.execute("lock table marts.traders_v2 in access exclusive mode")
+            locker.execute(f"lock table {schema}.traders_v2 in access exclusive mode")
             started = time.monotonic()
             response = client.get(LEADERBOARD, params={"limit": 4})
             elapsed = time.monotonic() - started

@@ -30,10 +30,16 @@ def serial(name: str) -> dict[str, str]:
 # is most of the path from a new fill to the API (P6). A run that builds what follows its own
 # extraction leaves the automation nothing to do, as every asset ends newer than its parents;
 # the automation still catches what a manual materialization or a backfill lands.
+# positions hang off the fills (the top traders): their own job syncs them and their view
+FETCHED = ((POLYMARKET | CHAIN) - POSITIONS).downstream() - POSITIONS.downstream()
+# The staging views the fetched models read from sources this job does not extract (the
+# chain's tables where the chain source is off, the metadata's): a first fetch into a new
+# warehouse must create them too. Views cost nothing to (re)create.
+STAGING_READ = FETCHED.upstream() & dg.AssetSelection.groups("staging")
+
 fetch_traders_job = dg.define_asset_job(
     "fetch_traders_job",
-    # positions hang off the fills (the top traders): their own job syncs them and their view
-    selection=((POLYMARKET | CHAIN) - POSITIONS).downstream() - POSITIONS.downstream(),
+    selection=FETCHED | STAGING_READ,
     description=(
         "Trades, activity and reference entities from the subgraphs into raw tables, "
         "then the dbt models and the API publication that follow from them."
