@@ -232,6 +232,22 @@ class PositionPublic(_Public):
         description="The trader-market's outcome: win, loss, flat, or open while not closed.",
         examples=["win"],
     )
+    question: str | None = Field(
+        None, description="The market's question (Gamma), or its condition id without metadata."
+    )
+    outcome_label: str | None = Field(
+        None, description="The token's outcome label (Yes, No, a team...); null without metadata."
+    )
+    market_slug: str | None = Field(None, description="Gamma's slug of the market.")
+    event_title: str | None = Field(None, description="Title of the market's event.")
+    event_slug: str | None = Field(None, description="Slug of the market's event.")
+    category: str | None = Field(
+        None,
+        description="Leaderboard category (politics, sports, crypto, ...).",
+        examples=["crypto"],
+    )
+    icon_url: str | None = Field(None, description="The market's icon.")
+    market_url: str | None = Field(None, description="The market's page on polymarket.com.")
 
     @computed_field(
         description="Which exchanges the position's fills are from: v1 (the subgraphs, before "
@@ -308,6 +324,45 @@ class TraderSearchResultPublic(_Public):
 class TraderSearchPublic(_Public):
     query: str = Field(description="The normalized prefix searched.", examples=["0x5668"])
     results: list[TraderSearchResultPublic] = Field(description="Most active traders first.")
+
+
+class MarketPublic(_Public):
+    condition_id: str = Field(description="The CTF condition (the market).")
+    has_metadata: bool = Field(description="Whether Gamma has the market.")
+    question: str = Field(description="The question, or the condition id without metadata.")
+    market_slug: str | None = None
+    outcome_labels: list[str] | None = Field(
+        None, description="Outcome labels in outcome-index order."
+    )
+    outcome_token_ids: list[str] | None = Field(
+        None, description="The outcome token ids, in the same order."
+    )
+    is_neg_risk: bool = Field(description="A leg of a neg-risk event.")
+    event_title: str | None = None
+    event_slug: str | None = None
+    category: str | None = Field(None, examples=["politics"])
+    start_at: UtcDatetime | None = None
+    end_at: UtcDatetime | None = None
+    is_closed: bool | None = Field(None, description="Trading closed (Gamma's `closed`).")
+    icon_url: str | None = None
+    market_url: str | None = None
+
+
+class MarketTraderPublic(_Public):
+    rank: int = Field(description="Rank by total PnL in this market (ties share a rank).")
+    wallet_address: str
+    total_pnl: Money = Field(description="Total PnL of the trader in this market.")
+    realized_pnl: Money
+    volume: Money = Field(description="USDC of the trader's fills in this market.")
+    trades: int
+    shares: Shares = Field(description="Shares held now, all outcomes.")
+
+
+class MarketDetailPublic(_Public):
+    market: MarketPublic
+    top_traders: list[MarketTraderPublic] = Field(description="Best total PnL first.")
+    traders: int = Field(description="Traders who held a position in the market.")
+    as_of: UtcDatetime | None = None
 
 
 class ErrorPublic(BaseModel):

@@ -273,7 +273,15 @@ _POSITION_COLUMNS = """
     first_activity_at,
     last_activity_at,
     status,
-    market_outcome
+    market_outcome,
+    question,
+    outcome_label,
+    market_slug,
+    event_title,
+    event_slug,
+    category,
+    icon_url,
+    market_url
 """
 
 RECENT_POSITIONS = f"""
@@ -359,5 +367,37 @@ SEARCH = """
     from marts.traders_v2
     where wallet_address like %(prefix)s
     order by trades desc, volume desc, wallet_address
+    limit %(limit)s
+"""
+
+
+MARKET = """
+    select condition_id, has_metadata, question, market_slug, outcome_labels,
+        clob_token_ids as outcome_token_ids, is_neg_risk, event_title, event_slug, category,
+        start_at, end_at, is_closed, icon_url, market_url
+    from marts.markets
+    where condition_id = %(condition_id)s
+"""
+
+# The market's traders by their total PnL in it (all outcomes), ties in wallet order.
+MARKET_TRADERS = """
+    with traders as (
+        select
+            wallet_address,
+            sum(total_pnl) as total_pnl,
+            sum(realized_pnl) as realized_pnl,
+            sum(volume) as volume,
+            sum(trades) as trades,
+            sum(shares) as shares
+        from marts.trader_markets
+        where condition_id = %(condition_id)s
+        group by wallet_address
+    ),
+    ranked as (
+        select *, rank() over (order by total_pnl desc) as rank, count(*) over () as traders
+        from traders
+    )
+    select * from ranked
+    order by rank, wallet_address
     limit %(limit)s
 """

@@ -70,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--fault-modes", default=",".join(FAULT_MODES), help=f"subset of {','.join(FAULT_MODES)}"
     )
     f.add_argument("--fault-seed", type=int, default=0)
+    f.add_argument("--gamma-fault-rate", type=float, default=0.0, help="faults of Gamma alone")
     f.add_argument("--meta-lag-blocks", type=int, default=0)
     f.add_argument("--has-indexing-errors", action="store_true")
     f.add_argument("--rate-limit-rps", type=float)
@@ -153,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         fault_seed=args.fault_seed,
         latency_ms=args.latency_ms,
         meta_lag_blocks=args.meta_lag_blocks,
+        gamma_fault_rate=args.gamma_fault_rate,
         has_indexing_errors=args.has_indexing_errors,
         rate_limit_rps=args.rate_limit_rps,
         head_block=args.head_block,

@@ -10,6 +10,7 @@ from typing import Any
 import orjson
 
 from subgraph_sim.chain import SUBGRAPHS, Chain, deployment_id
+from subgraph_sim.gamma import GammaCatalog
 from subgraph_sim.logstore import ChainLogStore
 from subgraph_sim.schema import entity_specs
 from subgraph_sim.store import Table, storage_value
@@ -34,8 +35,10 @@ class Dataset:
         head_block: int,
         info: dict[str, Any] | None = None,
         chain_logs: ChainLogStore | None = None,
+        gamma: GammaCatalog | None = None,
     ) -> None:
         self.chain = chain
+        self.gamma = gamma or GammaCatalog([], [], [])  # market metadata (Gamma face)
         self.head_block = head_block
         self.info = info or {}
         self.chain_logs = chain_logs  # None: the world has no chain of its own
@@ -96,6 +99,7 @@ class Dataset:
         }
         if self.chain_logs is not None:
             meta["chain_head_block"] = self._dump_chain(out / "chain")
+        self._dump_gamma(out / "gamma")
         (out / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
         return out
 
@@ -115,6 +119,29 @@ class Dataset:
                 block = {k: header[k] for k in ("number", "hash", "parentHash", "timestamp")}
                 fh.write(orjson.dumps(block) + b"\n")
         return head
+
+    def _dump_gamma(self, folder: Path) -> None:
+        """`markets.jsonl`, `events.jsonl`, `tags.jsonl`: every object as Gamma returns it
+        (markets as `/markets/keyset?include_tag=true` lists them), late ones included."""
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, rows in (
+            ("markets", self.gamma.markets),
+            ("events", self.gamma.events),
+            ("tags", self.gamma.tags),
+        ):
+            with open(folder / f"{name}.jsonl", "wb") as fh:
+                for row in rows:
+                    fh.write(orjson.dumps(row) + b"\n")
+
+    @staticmethod
+    def _load_gamma(folder: Path) -> GammaCatalog | None:
+        if not (folder / "markets.jsonl").exists():
+            return None
+        parts = []
+        for name in ("markets", "events", "tags"):
+            with open(folder / f"{name}.jsonl", "rb") as fh:
+                parts.append([orjson.loads(line) for line in fh if line.strip()])
+        return GammaCatalog(*parts)
 
     @classmethod
     def load(cls, in_dir: str | Path) -> Dataset:
@@ -150,4 +177,11 @@ class Dataset:
             chain_logs = ChainLogStore(chain, head_block=meta["chain_head_block"])
             with open(folder / "chain" / "logs.jsonl", "rb") as fh:
                 chain_logs.add_logs(orjson.loads(line) for line in fh if line.strip())
-        return cls(chain, tables, meta["head_block"], meta.get("generator"), chain_logs)
+        return cls(
+            chain,
+            tables,
+            meta["head_block"],
+            meta.get("generator"),
+            chain_logs,
+            gamma=cls._load_gamma(folder / "gamma"),
+        )

@@ -35,6 +35,7 @@ SETTINGS = (
     "rate_limit_rps",
     "head_block",
     "live",
+    "gamma_fault_rate",
 )
 
 
@@ -45,6 +46,19 @@ class FaultResponse:
     body: bytes
     headers: dict[str, str]
     media_type: str = "application/json"
+
+
+def gamma_fault_response(mode: str) -> FaultResponse:
+    """A fault as Gamma's Cloudflare front answers it (JSON-RPC and GraphQL bodies aside)."""
+    if mode == "429":
+        return FaultResponse(mode, 429, b"error code: 1015", {"Retry-After": "1"}, "text/plain")
+    if mode == "503":
+        return FaultResponse(mode, 503, b"Service Unavailable", {}, "text/plain")
+    if mode == "timeout":
+        return FaultResponse(mode, 504, b"Gateway Timeout", {}, "text/plain")
+    return FaultResponse(
+        mode, 500, orjson.dumps({"type": "internal error", "error": "internal server error"}), {}
+    )
 
 
 def fault_response(mode: str) -> FaultResponse:
@@ -72,6 +86,7 @@ class SimControl:
         rate_limit_rps: float | None = None,
         head_block: int | None = None,
         live: bool = False,
+        gamma_fault_rate: float = 0.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.dataset = dataset
@@ -86,6 +101,7 @@ class SimControl:
             "rate_limit_rps": rate_limit_rps,
             "head_block": dataset.head_block if head_block is None else head_block,
             "live": live,
+            "gamma_fault_rate": gamma_fault_rate,  # on top of fault_rate, Gamma only
         }
         self.started = clock()
         self.last_request = self.started
@@ -176,3 +192,14 @@ class SimControl:
             self.counters[f"faults.{mode}"] += 1
             return fault_response(mode)
         return None
+
+    def admit_gamma(self) -> FaultResponse | None:
+        """`admit` for the Gamma face: the same controls, Gamma's own fault bodies, and
+        `gamma_fault_rate` for an outage of Gamma alone."""
+        fault = self.admit("gamma")
+        if fault is None and self.gamma_fault_rate and self._rng.random() < self.gamma_fault_rate:
+            mode = self._rng.choice(self.fault_modes)
+            self.counters["faults"] += 1
+            self.counters[f"faults.{mode}"] += 1
+            fault = fault_response(mode)
+        return gamma_fault_response(fault.mode) if fault is not None else None

@@ -21,6 +21,7 @@ from subgraph_sim import positions as P
 from subgraph_sim import v2_chain as V2
 from subgraph_sim.chain import DEFAULT_BLOCK_TIME, DEFAULT_END_TIME, DEFAULT_GENESIS_BLOCK, Chain
 from subgraph_sim.dataset import Dataset, order_filled_derived
+from subgraph_sim.gamma import GammaCatalog, MarketFact
 from subgraph_sim.schema import entity_specs
 from subgraph_sim.store import Table
 
@@ -689,7 +690,24 @@ class _Generator:
             self.chain.block_at(self.o.end_time),
             asdict(self.o),
             chain_logs=chain_logs,
+            gamma=GammaCatalog.build(self._market_facts(), self.o.seed, self.horizon_end),
         )
+
+    def _market_facts(self) -> list[MarketFact]:
+        return [
+            MarketFact(
+                condition=m.condition,
+                token_ids=m.token_strs,
+                open_time=m.open_time,
+                resolve_time=m.resolve_time,
+                resolved=self._resolved(m),
+                winner=m.winner,
+                price=m.start_price,
+                neg_risk=m.neg_risk,
+                question_id=m.question_id,
+            )
+            for m in self.markets
+        ]
 
     def _late(self, columns: _Columns, salt: int) -> list[int]:
         if not self.o.late_fraction:

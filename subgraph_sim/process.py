@@ -49,6 +49,11 @@ class SimProcess:
         return {subgraph: self.url(subgraph) for subgraph in SUBGRAPHS}
 
     @property
+    def gamma_url(self) -> str:
+        """Gamma's face (`/markets/keyset`, `/events/keyset`, `/tags`, ...)."""
+        return self.base_url
+
+    @property
     def rpc_url(self) -> str:
         """The Polygon JSON-RPC face."""
         return f"{self.base_url}/rpc"

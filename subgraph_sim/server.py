@@ -22,6 +22,7 @@ from subgraph_sim.chain import BY_PATH_NAME, SUBGRAPHS, polygon_chain
 from subgraph_sim.dataset import Dataset
 from subgraph_sim.executor import QueryContext, SubgraphService, error_body
 from subgraph_sim.faults import SimControl
+from subgraph_sim.gamma import GammaFace
 from subgraph_sim.logstore import ChainLogStore
 from subgraph_sim.rpc import RpcFace
 from subgraph_sim.rpc_control import RpcControl
@@ -36,6 +37,16 @@ def _json(body: bytes | dict, status: int = 200) -> Response:
 
 def create_app(dataset: Dataset, control: SimControl, rpc: RpcFace | None = None) -> Starlette:
     services = {name: SubgraphService(name, dataset) for name in SUBGRAPHS}
+
+    def world_time() -> int:
+        """Gamma lists what exists by the newest head served: the chain's in a world that
+        has one, else the subgraphs'."""
+        now = dataset.block_timestamp(control.served_head())
+        if rpc is not None and dataset.chain_logs is not None:
+            now = max(now, rpc.control.store.block_timestamp(rpc.control.head_block))
+        return now
+
+    gamma = GammaFace(dataset.gamma, control, world_time)
 
     async def graphql(request: Request) -> Response:
         subgraph = BY_PATH_NAME.get(request.path_params["name"])
@@ -69,6 +80,7 @@ def create_app(dataset: Dataset, control: SimControl, rpc: RpcFace | None = None
             Route("/subgraphs/{name}/{version}/gn", graphql, methods=["POST"]),
             Route("/_sim/control", control_endpoint, methods=["GET", "POST"]),
             *(rpc.routes() if rpc is not None else []),
+            *gamma.routes(),
         ]
     )
 
@@ -85,6 +97,7 @@ def _announce(port: int) -> None:
     for short, url in subgraph_urls(port).items():
         print(f"  {short:<9} {url}", flush=True)
     print(f"  {'rpc':<9} http://{HOST}:{port}/rpc", flush=True)
+    print(f"  {'gamma':<9} http://{HOST}:{port}", flush=True)
 
 
 def serve(

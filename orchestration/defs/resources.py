@@ -14,6 +14,7 @@ from orchestration.lib.chain_extract import (
     DEFAULT_START_BLOCK,
     REORG_WINDOW_FACTOR,
 )
+from orchestration.lib.gamma import DEFAULT_GAMMA_API_URL, GammaClient
 from orchestration.lib.publish import DEFAULT_SNAPSHOT_ROOT
 from orchestration.lib.subgraph import SubgraphClient
 from orchestration.lib.warehouse import DEFAULT_DUCKDB_PATH, Warehouse, connect_warehouse
@@ -88,6 +89,23 @@ class ChainResource(dg.ConfigurableResource):
         return ChainClient(self.rpc_url, api_key=self.api_key or None, **{**options, **overrides})
 
 
+class GammaResource(dg.ConfigurableResource):
+    """Polymarket's Gamma API (market metadata)."""
+
+    api_url: str = DEFAULT_GAMMA_API_URL
+    timeout_seconds: float = 30.0
+    max_attempts: int = 8
+    min_interval_seconds: float = 0.1  # 10 requests a second: a third of Gamma's /markets limit
+
+    def client(self, **overrides) -> GammaClient:
+        options = {
+            "timeout": self.timeout_seconds,
+            "max_attempts": self.max_attempts,
+            "min_interval": self.min_interval_seconds,
+        }
+        return GammaClient(self.api_url, **{**options, **overrides})
+
+
 class PipelineSettings(dg.ConfigurableResource):
     """Knobs shared by extraction, checks and the marts."""
 
@@ -142,6 +160,7 @@ def resources() -> dg.Definitions:
                 max_block_range=_env_int("CHAIN_MAX_BLOCK_RANGE", DEFAULT_MAX_BLOCK_RANGE),
                 reorg_window=_env_int("CHAIN_REORG_WINDOW", None),
             ),
+            "gamma": GammaResource(api_url=_env("GAMMA_API_URL", DEFAULT_GAMMA_API_URL)),
             "dbt": DbtCliResource(project_dir=dbt_project),
             "publication": PublicationSettings(
                 snapshot_dir=_env("SNAPSHOT_DIR", DEFAULT_SNAPSHOT_ROOT)

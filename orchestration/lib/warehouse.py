@@ -19,6 +19,7 @@ from typing import Any
 
 from orchestration.lib.chain_tables import CHAIN_TABLES, ChainTable
 from orchestration.lib.entities import ENTITIES, Entity
+from orchestration.lib.gamma_tables import GAMMA_TABLES, GammaTable
 
 CURSOR_TABLE = "raw._cursors"
 DEFAULT_DUCKDB_PATH = ".polyboard/warehouse.duckdb"
@@ -31,6 +32,7 @@ _PG_TYPES = {
     "long": "bigint",
     "bigints": "numeric(78,0)[]",
     "texts": "text[]",
+    "bool": "boolean",
 }
 _DUCKDB_TYPES = {
     "text": "varchar",
@@ -39,6 +41,7 @@ _DUCKDB_TYPES = {
     "long": "bigint",
     "bigints": "hugeint[]",
     "texts": "varchar[]",
+    "bool": "boolean",
 }
 
 
@@ -141,6 +144,9 @@ class Warehouse:
                 # The chain's tables exist, empty, where that source is off: the dbt models
                 # read both eras' sources either way.
                 *(ddl for t in CHAIN_TABLES for ddl in self.chain_table_ddl(t)),
+                # So are Gamma's, before the metadata is first read: the marts label a market
+                # without metadata by its condition id.
+                *(self.gamma_table_ddl(t) for t in GAMMA_TABLES),
             ]
         )
 
@@ -151,6 +157,39 @@ class Warehouse:
             f"create index if not exists {entity.table}__extracted_at "
             f"on raw.{entity.table} (_extracted_at)"
         ]
+
+    # --- gamma tables --------------------------------------------------------------------
+    def gamma_table_ddl(self, table: GammaTable) -> str:
+        types = _PG_TYPES if self.kind == "postgres" else _DUCKDB_TYPES
+        cols = [f"{_quote(name)} {types[kind]}" for name, kind in table.columns]
+        cols[0] += " primary key"  # thousands of rows, not millions: DuckDB's key index is fine
+        cols.append("_extracted_at timestamptz not null")
+        return f"create table if not exists raw.{table.table} ({', '.join(cols)})"
+
+    def _gamma_upsert_sql(self, table: GammaTable, source: str) -> str:
+        """Upsert the rows of `source`; a row that comes back unchanged keeps its stamp."""
+        cols = ", ".join(_quote(c) for c in table.fields)
+        updates = ", ".join(
+            f"{_quote(c)} = excluded.{_quote(c)}" for c in (*table.fields[1:], "_extracted_at")
+        )
+        changed = " or ".join(
+            f"{table.table}.{_quote(c)} is distinct from excluded.{_quote(c)}"
+            for c in table.fields[1:]
+            if c != "payload"  # volumes and prices in it move all day; the columns are what counts
+        )
+        return (
+            f"insert into raw.{table.table} ({cols}, _extracted_at) "
+            f"select {self._select_casts(table)}, {self.placeholder} from {source} "
+            f"on conflict ({_quote(table.key)}) do update set {updates} where {changed}"
+        )
+
+    def load_gamma(
+        self,
+        batches: dict[GammaTable, Sequence[dict[str, Any]]],
+        cursor: tuple[str, dict[str, Any]] | None = None,
+    ) -> int:
+        """Upsert rows of several Gamma tables (and a cursor) in one transaction; rows given."""
+        raise NotImplementedError
 
     # --- chain tables --------------------------------------------------------------------
     def chain_table_ddl(self, table: ChainTable) -> list[str]:
@@ -314,6 +353,28 @@ class DuckDBWarehouse(Warehouse):
             raise
         return loaded
 
+    def load_gamma(self, batches, cursor=None) -> int:
+        now = datetime.now(UTC)
+        con = self.con
+        loaded = 0
+        con.begin()
+        try:
+            for table, rows in batches.items():
+                rows = _dedupe_on(rows, table.key)
+                if not rows:
+                    continue
+                con.register("_gamma_batch", _arrow_batch(table.columns, rows))
+                con.execute(self._gamma_upsert_sql(table, "_gamma_batch"), [now])
+                con.unregister("_gamma_batch")
+                loaded += len(rows)
+            if cursor is not None:
+                self._put_cursor(*cursor, now)
+            con.commit()
+        except BaseException:
+            con.rollback()
+            raise
+        return loaded
+
     def delete_chain_from(self, block_number, cursor) -> int:
         con = self.con
         deleted = 0
@@ -422,6 +483,30 @@ class PostgresWarehouse(Warehouse):
             raise
         return loaded
 
+    def load_gamma(self, batches, cursor=None) -> int:
+        now = datetime.now(UTC)
+        loaded = 0
+        try:
+            with self.con.transaction(), self.con.cursor() as cur:
+                for table, rows in batches.items():
+                    rows = _dedupe_on(rows, table.key)
+                    if not rows:
+                        continue
+                    stage = self._stage(cur, table)
+                    cols = ", ".join(_quote(c) for c in table.fields)
+                    values = itemgetter(*table.fields)
+                    with cur.copy(f"copy {stage} ({cols}) from stdin") as copy:
+                        for row in rows:
+                            copy.write_row(values(row))
+                    cur.execute(self._gamma_upsert_sql(table, stage), [now])
+                    loaded += len(rows)
+                if cursor is not None:
+                    self._put_cursor(cur, *cursor, now)
+        except BaseException:
+            self._stages.difference_update(f"_load_{t.table}" for t in batches)
+            raise
+        return loaded
+
     def delete_chain_from(self, block_number, cursor) -> int:
         deleted = 0
         with self.con.transaction(), self.con.cursor() as cur:
@@ -431,7 +516,7 @@ class PostgresWarehouse(Warehouse):
             self._put_cursor(cur, *cursor, datetime.now(UTC))
         return deleted
 
-    def _stage(self, cur, table: ChainTable) -> str:
+    def _stage(self, cur, table: ChainTable | GammaTable) -> str:
         """A temporary table typed as the target, without constraints: COPY casts into it."""
         stage = f"_load_{table.table}"
         if stage not in self._stages:
@@ -472,6 +557,13 @@ class PostgresWarehouse(Warehouse):
 
     def close(self) -> None:
         self.con.close()
+
+
+def _dedupe_on(rows: Iterable[dict[str, Any]], key: str) -> list[dict[str, Any]]:
+    by_key: dict[Any, dict[str, Any]] = {}
+    for row in rows:
+        by_key[row[key]] = row
+    return list(by_key.values())
 
 
 def _arrow_batch(columns: Sequence[tuple[str, str]], rows: Sequence[dict[str, Any]]):

@@ -17,6 +17,7 @@ import uvicorn
 from api.config import Settings
 from api.main import create_app
 from orchestration.lib.entities import ENTITIES
+from orchestration.lib.gamma_tables import rows_of_events, rows_of_markets
 from orchestration.lib.warehouse import connect_warehouse
 
 REDIS_TEST_URL = os.environ.get("POLYBOARD_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -31,6 +32,10 @@ def load_raw(dataset, database_url: str | None, duckdb_path: str | None) -> None
         for entity in ENTITIES:
             rows = dataset.entities(entity.subgraph, entity.graphql_type)
             warehouse.upsert(entity, rows, dataset.head_block)
+        # Gamma's metadata as the lookup lands it: what the world lists at its head.
+        now = dataset.block_timestamp(dataset.head_block)
+        warehouse.load_gamma(rows_of_markets(dataset.gamma.visible_markets(now)))
+        warehouse.load_gamma(rows_of_events(dataset.gamma.visible_events(now)))
 
 
 def dbt_build_marts(database_url: str | None, duckdb_path: str | None, workdir: Path) -> None:

@@ -25,6 +25,14 @@ from orchestration.lib.chain_logs import decode_log
 from orchestration.lib.chain_tables import LOG_TABLES, ROW_BUILDERS
 from orchestration.lib.dbt_env import dbt_command, dbt_environment
 from orchestration.lib.entities import ENTITIES
+from orchestration.lib.gamma_tables import (
+    GAMMA_EVENTS,
+    GAMMA_MARKETS,
+    GAMMA_TABLES,
+    GAMMA_TAGS,
+    rows_of_events,
+    rows_of_markets,
+)
 from orchestration.lib.warehouse import connect_warehouse
 from subgraph_sim.generator import generate
 
@@ -58,7 +66,27 @@ def dataset_entities(dataset, block: int | None = None) -> dict[str, list[dict]]
     """The dataset's rows keyed by raw table name: its subgraph entities visible at `block`
     and, for a world with a chain, every log of its chain as the chain source lands it."""
     tables = {e.table: dataset.entities(e.subgraph, e.graphql_type, block) for e in ENTITIES}
-    return {**tables, **chain_rows(dataset)}
+    return {**tables, **chain_rows(dataset), **gamma_rows(dataset)}
+
+
+def world_time(dataset) -> int:
+    """The newest time the world has served: its chain's head, else its subgraphs'."""
+    store = getattr(dataset, "chain_logs", None)
+    head = store.head_block if store is not None else dataset.head_block
+    return dataset.block_timestamp(max(head, dataset.head_block))
+
+
+def gamma_rows(dataset) -> dict[str, list[dict]]:
+    """Gamma's markets, events and tags listed at the world's newest time, as landed."""
+    now = world_time(dataset)
+    landed = rows_of_markets(dataset.gamma.visible_markets(now))
+    events = rows_of_events(dataset.gamma.visible_events(now))
+    tags = {row["id"]: row for row in [*landed[GAMMA_TAGS], *events[GAMMA_TAGS]]}
+    return {
+        GAMMA_MARKETS.table: landed[GAMMA_MARKETS],
+        GAMMA_EVENTS.table: events[GAMMA_EVENTS],
+        GAMMA_TAGS.table: list(tags.values()),
+    }
 
 
 def chain_rows(dataset) -> dict[str, list[dict]]:
@@ -100,6 +128,7 @@ class Warehouse:
             chain = {t: entities[t.table] for t in LOG_TABLES if entities.get(t.table)}
             if chain:
                 wh.load_chain(chain, cursor=(CHAIN_CURSOR, {"block": block}))
+            wh.load_gamma({t: entities.get(t.table, []) for t in GAMMA_TABLES})
         finally:
             wh.close()
 

@@ -17,6 +17,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 
+from tests.reference.market_metadata import market_metadata
+
 MICRO = Decimal(1_000_000)
 DAY = 86_400
 WINDOWS = {"1d": DAY, "7d": 7 * DAY, "30d": 30 * DAY}
@@ -444,8 +446,16 @@ def _compute(entities, excluded, min_trades, min_volume) -> Reference:
         market_outcomes[mkey] = outcome
         for r in rows:
             r["market_outcome"] = outcome
-    for row in trader_markets.values():
+    metadata = market_metadata(entities)
+    for key, row in trader_markets.items():
         del row["_resolved"]
+        meta = metadata.get(row["condition_id"]) if row["condition_id"] else None
+        row["question"] = meta["question"] if meta else market_of[key]
+        row["outcome_label"] = meta["labels"].get(row["token_id"]) if meta else None
+        for column in ("market_slug", "event_title", "event_slug", "category"):
+            row[column] = meta[column] if meta else None
+        row["icon_url"] = meta["icon_url"] if meta else None
+        row["market_url"] = meta["market_url"] if meta else None
 
     # traders_v2 ------------------------------------------------------------------------------
     by_trader: dict[str, list[Position]] = defaultdict(list)

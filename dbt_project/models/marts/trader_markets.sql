@@ -44,6 +44,12 @@ watermark as (
 
 ),
 
+markets as (
+
+    select * from {{ ref('markets') }}
+
+),
+
 positions as (
 
     select
@@ -135,11 +141,22 @@ select
         when trader_market_totals.total_pnl_micro < 0 then 'loss'
         else 'flat'
     end as market_outcome,
-    {{ epoch_to_timestamptz('watermark.as_of_epoch') }} as as_of
+    {{ epoch_to_timestamptz('watermark.as_of_epoch') }} as as_of,
+    -- Gamma metadata; a market without it is named by its condition (or token) id
+    coalesce(markets.question, positions.market_id) as question,
+    markets.outcome_labels[positions.outcome_index + 1] as outcome_label,
+    markets.market_slug,
+    markets.event_title,
+    markets.event_slug,
+    markets.category,
+    markets.icon_url,
+    markets.market_url
 
 from positions
 inner join trader_market_totals
     on
         positions.trader_address = trader_market_totals.trader_address
         and positions.market_id = trader_market_totals.market_id
+left join markets
+    on positions.condition_id = markets.condition_id
 cross join watermark
