@@ -374,7 +374,8 @@ class _Generator:
             if buying:
                 P.buy(pos, P.fill_buy_price(usdc, shares, fee), shares - fee)
             else:
-                P.sell(pos, P.fill_sell_price(usdc, shares, fee), shares)
+                sold = P.sell(pos, P.fill_sell_price(usdc, shares, fee), shares)
+                self._v1_shortfall(order_maker, m, outcome, shares - sold)
             self._record(pos, block)
 
     def _split(self, tx: str, block: int, ts: int, trader: int, m: int, amount: int) -> None:
@@ -402,7 +403,8 @@ class _Generator:
         )
         for outcome in (0, 1):
             pos = self._position(trader, m, outcome)
-            P.sell(pos, P.ONE // 2, amount)
+            merged = P.sell(pos, P.ONE // 2, amount)
+            self._v1_shortfall(trader, m, outcome, amount - merged)
             self._record(pos, block)
 
     def _move_price(self, market: _Market, ts: int) -> int:
@@ -423,7 +425,7 @@ class _Generator:
         if market.holders and rng.random() < 0.3:
             holder, outcome = market.holders[rng.randrange(len(market.holders))]
             # .get: in a crossing world a holder may hold V2 shares only (not the V1 exit's).
-            held = self.positions.get((holder, m, outcome), (0,))[P.AMOUNT]
+            held = self._holding(holder, m, outcome)
             if self.roles[holder] != MARKET_MAKER and held >= 10_000:
                 seller = holder
                 shares = held if rng.random() < 0.3 else held * (30 + rng.randrange(71)) // 100
@@ -440,7 +442,8 @@ class _Generator:
             outcome = market.winner if rng.random() < p_win else 1 - market.winner
             shares = self._size(buyer)
             seller = maker_mm
-            held = self._position(seller, m, outcome)[P.AMOUNT]
+            self._position(seller, m, outcome)
+            held = self._holding(seller, m, outcome)
             if held < shares:
                 # Market makers mint inventory: split USDC into full sets, then sell one side.
                 amount = (shares - held) // P.ONE * P.ONE + P.ONE * (1 + rng.randrange(50))
@@ -453,7 +456,7 @@ class _Generator:
         )
         self._fill(next(txs), block, ts, m, outcome, buyer, seller, buyer_is_maker, shares, usdc)
         if mm_in_trade and rng.random() < 0.03:
-            held = min(self.positions.get((maker_mm, m, o), (0,))[0] for o in (0, 1))
+            held = min(self._holding(maker_mm, m, o) for o in (0, 1))
             amount = held * (30 + rng.randrange(50)) // 100 // P.ONE * P.ONE
             if amount > 0:
                 self._merge(next(txs), block, ts, maker_mm, m, amount)
@@ -590,6 +593,19 @@ class _Generator:
         if ts >= self.v1_end:
             return True
         return ts >= V2.V2_DEPLOY_TIME and self.rng.random() < self.o.v2_precutover_share
+
+    def _holding(self, trader: int, m: int, outcome: int) -> int:
+        """Shares a trader holds: on chain in a crossing world, else the V1 position's."""
+        if self.crossing:
+            return self._held(trader, m, outcome)
+        return self.positions.get((trader, m, outcome), (0,))[P.AMOUNT]
+
+    def _v1_shortfall(self, trader: int, m: int, outcome: int, shares: int) -> None:
+        """A V1 sell or merge of shares the V1 position does not track (V2 fills before the
+        cutover bought them): the pnl subgraph caps it, the chain takes them from V2's."""
+        if self.crossing and shares > 0:
+            key = (trader, m, outcome)
+            self.v2_held[key] = self.v2_held.get(key, 0) - shares
 
     def _held(self, trader: int, m: int, outcome: int) -> int:
         """Shares held on chain: what V1 events left (the pnl subgraph's view) and V2 fills."""
