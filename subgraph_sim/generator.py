@@ -63,6 +63,10 @@ class Options:
     v2_days: float = 0.0
     v2_precutover_share: float = 0.05  # trades between V2 deployment and cutover that are V2
     neg_risk_fraction: float = 0.25  # markets prepared by the NegRiskAdapter (crossing worlds)
+    # V2-era position operations through the collateral adapters (crossing worlds)
+    v2_split_share: float = 0.35  # a maker short of shares splits (else the match MINTs)
+    v2_merge_share: float = 0.05  # a maker merges part of its full sets after a trade
+    v2_conversion_share: float = 0.1  # a neg-risk trade comes with a holder's conversion
     live_trade_seconds: float = 4.0  # mean gap of V2 trades beyond the chain head (live)
     preset: str = field(default="custom", compare=False)
 
@@ -107,6 +111,8 @@ class _Market:
     oracle: str = ""
     question_id: str = ""
     neg_risk: bool = False
+    neg_risk_market: str = ""  # the neg-risk market (event) whose question this is
+    question_index: int = 0
 
 
 class _Columns:
@@ -369,7 +375,8 @@ class _Generator:
             if buying:
                 P.buy(pos, P.fill_buy_price(usdc, shares, fee), shares - fee)
             else:
-                P.sell(pos, P.fill_sell_price(usdc, shares, fee), shares)
+                sold = P.sell(pos, P.fill_sell_price(usdc, shares, fee), shares)
+                self._v1_shortfall(order_maker, m, outcome, shares - sold)
             self._record(pos, block)
 
     def _split(self, tx: str, block: int, ts: int, trader: int, m: int, amount: int) -> None:
@@ -397,7 +404,8 @@ class _Generator:
         )
         for outcome in (0, 1):
             pos = self._position(trader, m, outcome)
-            P.sell(pos, P.ONE // 2, amount)
+            merged = P.sell(pos, P.ONE // 2, amount)
+            self._v1_shortfall(trader, m, outcome, amount - merged)
             self._record(pos, block)
 
     def _move_price(self, market: _Market, ts: int) -> int:
@@ -418,7 +426,7 @@ class _Generator:
         if market.holders and rng.random() < 0.3:
             holder, outcome = market.holders[rng.randrange(len(market.holders))]
             # .get: in a crossing world a holder may hold V2 shares only (not the V1 exit's).
-            held = self.positions.get((holder, m, outcome), (0,))[P.AMOUNT]
+            held = self._holding(holder, m, outcome)
             if self.roles[holder] != MARKET_MAKER and held >= 10_000:
                 seller = holder
                 shares = held if rng.random() < 0.3 else held * (30 + rng.randrange(71)) // 100
@@ -435,7 +443,8 @@ class _Generator:
             outcome = market.winner if rng.random() < p_win else 1 - market.winner
             shares = self._size(buyer)
             seller = maker_mm
-            held = self._position(seller, m, outcome)[P.AMOUNT]
+            self._position(seller, m, outcome)
+            held = self._holding(seller, m, outcome)
             if held < shares:
                 # Market makers mint inventory: split USDC into full sets, then sell one side.
                 amount = (shares - held) // P.ONE * P.ONE + P.ONE * (1 + rng.randrange(50))
@@ -448,7 +457,7 @@ class _Generator:
         )
         self._fill(next(txs), block, ts, m, outcome, buyer, seller, buyer_is_maker, shares, usdc)
         if mm_in_trade and rng.random() < 0.03:
-            held = min(self.positions.get((maker_mm, m, o), (0,))[0] for o in (0, 1))
+            held = min(self._holding(maker_mm, m, o) for o in (0, 1))
             amount = held * (30 + rng.randrange(50)) // 100 // P.ONE * P.ONE
             if amount > 0:
                 self._merge(next(txs), block, ts, maker_mm, m, amount)
@@ -484,10 +493,24 @@ class _Generator:
                     continue
                 delay = chain.block_time + int(rng.expovariate(1 / min(self.span * 0.05, 172_800)))
                 ts = chain.block_timestamp(chain.block_at(market.resolve_time + delay))
-                if ts >= (self.v1_end if self.crossing else self.horizon_end):
-                    continue  # V2-era redemptions go through the collateral adapters: not yet
+                if ts >= self.horizon_end:
+                    continue
                 block = chain.block_at(ts)
                 payout = held[market.winner]  # payout numerators [1, 0] / [0, 1], denominator 1
+                if self.crossing and ts >= self.v1_end:
+                    # after the cutover through the collateral adapter: both outcomes, whole
+                    events = V2.redeem_through_adapter(
+                        market.neg_risk,
+                        self.addresses[trader],
+                        market.condition,
+                        market.token_ids,
+                        tuple(held),
+                        payout,
+                    )
+                    self.logs.add_tx(block, self._hex(256), events)
+                    for outcome in (0, 1):
+                        self._v2_move(trader, m, outcome, -held[outcome])
+                    continue
                 if self.crossing:
                     for outcome in (0, 1):
                         self.v2_held.pop((trader, m, outcome), None)
@@ -507,12 +530,21 @@ class _Generator:
         id becomes the question id); markets created after the V2 deployment are prepared
         on chain."""
         rng = self.rng
-        for market in self.markets:
+        # neg-risk market id -> its questions (market indexes), in question order
+        self.neg_risk_markets: dict[str, list[int]] = {}
+        market_id, size = "", 0
+        for m, market in enumerate(self.markets):
             market.neg_risk = rng.random() < self.o.neg_risk_fraction
             if market.neg_risk:
-                # A neg-risk market's questions share its id but for the last byte.
-                market_id = f"{market.condition[:-2]}00"
-                market.question_id = ctf.neg_risk_question_id(market_id, rng.randrange(8))
+                # A neg-risk market's questions share its id but for the last byte; up to
+                # four generated markets in a row are the questions of one.
+                questions = self.neg_risk_markets.get(market_id, [])
+                if not questions or len(questions) >= size:
+                    market_id, size = f"{market.condition[:-2]}00", 2 + rng.randrange(3)
+                    questions = self.neg_risk_markets.setdefault(market_id, [])
+                market.neg_risk_market, market.question_index = market_id, len(questions)
+                questions.append(m)
+                market.question_id = ctf.neg_risk_question_id(market_id, market.question_index)
                 market.oracle = V2.NEG_RISK_ADAPTER
             else:
                 market.question_id = market.condition
@@ -563,6 +595,19 @@ class _Generator:
             return True
         return ts >= V2.V2_DEPLOY_TIME and self.rng.random() < self.o.v2_precutover_share
 
+    def _holding(self, trader: int, m: int, outcome: int) -> int:
+        """Shares a trader holds: on chain in a crossing world, else the V1 position's."""
+        if self.crossing:
+            return self._held(trader, m, outcome)
+        return self.positions.get((trader, m, outcome), (0,))[P.AMOUNT]
+
+    def _v1_shortfall(self, trader: int, m: int, outcome: int, shares: int) -> None:
+        """A V1 sell or merge of shares the V1 position does not track (V2 fills before the
+        cutover bought them): the pnl subgraph caps it, the chain takes them from V2's."""
+        if self.crossing and shares > 0:
+            key = (trader, m, outcome)
+            self.v2_held[key] = self.v2_held.get(key, 0) - shares
+
     def _held(self, trader: int, m: int, outcome: int) -> int:
         """Shares held on chain: what V1 events left (the pnl subgraph's view) and V2 fills."""
         key = (trader, m, outcome)
@@ -581,6 +626,8 @@ class _Generator:
         def cents_of(outcome: int) -> int:
             return winner_cents if outcome == market.winner else 100 - winner_cents
 
+        if market.neg_risk and rng.random() < self.o.v2_conversion_share:
+            self._convert_v2(block, ts, m)
         if market.holders and rng.random() < 0.3:
             holder, outcome = market.holders[rng.randrange(len(market.holders))]
             held = self._held(holder, m, outcome)
@@ -594,6 +641,7 @@ class _Generator:
                 else:
                     makers = [(mm, True, outcome, shares, usdc)]
                 self._match_v2(block, m, taker, makers)
+                self._maybe_merge_v2(block, mm, m)
                 return
         buyer = self._next_taker()
         p_win = 0.25 + 0.5 * self.skill[buyer]
@@ -601,6 +649,11 @@ class _Generator:
         shares = self._size(buyer)
         usdc = shares * cents_of(outcome) // 100
         taker = (buyer, True, outcome, shares, usdc)
+        held = self._held(mm, m, outcome)
+        if held < shares and rng.random() < self.o.v2_split_share:
+            # The maker splits collateral into full sets through the adapter, then sells.
+            amount = (shares - held) // P.ONE * P.ONE + P.ONE * (1 + rng.randrange(50))
+            self._split_v2(block, mm, m, amount)
         if self._held(mm, m, outcome) >= shares:
             makers = [(mm, False, outcome, shares, usdc)]
         else:
@@ -614,6 +667,7 @@ class _Generator:
                 complement = part - part * cents_of(outcome) // 100
                 makers.append((maker, True, 1 - outcome, part, complement))
         self._match_v2(block, m, taker, makers)
+        self._maybe_merge_v2(block, mm, m)
 
     def _match_v2(self, block: int, m: int, taker, makers) -> None:
         """The logs of one match: an `OrderFilled` per maker order (taker = the taker order's
@@ -624,6 +678,13 @@ class _Generator:
         exchange = V2.exchange_of(market.neg_risk)
         taker_owner = self.addresses[taker[0]]
         events = []
+        # Both orders buy (MINT) or both sell (MERGE): the exchange splits or merges the full
+        # sets through the adapter, a settlement leg that is no user's operation.
+        complementary = makers[0][1] == taker[1]
+        if complementary and taker[1]:
+            events += V2.split_through_adapter(
+                market.neg_risk, exchange, market.condition, market.token_ids, taker[3]
+            )
         for order, counterparty, fee_probability in [
             *((order, taker_owner, 0.05) for order in makers),
             (taker, exchange, 0.3),
@@ -648,11 +709,80 @@ class _Generator:
                     V2.ZERO_BYTES32,
                 )
             )
-            key = (owner, m, outcome)
-            if key not in self.positions and key not in self.v2_held:
-                market.holders.append((owner, outcome))
-            self.v2_held[key] = self.v2_held.get(key, 0) + (shares if buying else -shares)
+            self._v2_move(owner, m, outcome, shares if buying else -shares)
+        if complementary and not taker[1]:
+            events += V2.merge_through_adapter(
+                market.neg_risk, exchange, market.condition, market.token_ids, taker[3]
+            )
         self.logs.add_tx(block, self._hex(256), events)
+
+    def _v2_move(self, owner: int, m: int, outcome: int, shares: int) -> None:
+        """Shares gained (or lost, when negative) on the V2 chain."""
+        key = (owner, m, outcome)
+        if key not in self.positions and key not in self.v2_held:
+            self.markets[m].holders.append((owner, outcome))
+        self.v2_held[key] = self.v2_held.get(key, 0) + shares
+
+    def _split_v2(self, block: int, trader: int, m: int, amount: int) -> None:
+        market = self.markets[m]
+        events = V2.split_through_adapter(
+            market.neg_risk, self.addresses[trader], market.condition, market.token_ids, amount
+        )
+        self.logs.add_tx(block, self._hex(256), events)
+        for outcome in (0, 1):
+            self._v2_move(trader, m, outcome, amount)
+
+    def _maybe_merge_v2(self, block: int, trader: int, m: int) -> None:
+        """Now and then a maker merges part of its full sets back into collateral."""
+        if self.rng.random() >= self.o.v2_merge_share:
+            return
+        held = min(self._held(trader, m, outcome) for outcome in (0, 1))
+        amount = held * (30 + self.rng.randrange(50)) // 100 // P.ONE * P.ONE
+        if amount <= 0:
+            return
+        market = self.markets[m]
+        events = V2.merge_through_adapter(
+            market.neg_risk, self.addresses[trader], market.condition, market.token_ids, amount
+        )
+        self.logs.add_tx(block, self._hex(256), events)
+        for outcome in (0, 1):
+            self._v2_move(trader, m, outcome, -amount)
+
+    def _convert_v2(self, block: int, ts: int, m: int) -> None:
+        """A holder of this question's NO shares converts some (with another question's NO
+        shares, now and then) into YES shares of the market's other prepared questions."""
+        rng, market = self.rng, self.markets[m]
+        questions = [
+            q for q in self.neg_risk_markets[market.neg_risk_market]
+            if self.markets[q].open_time <= ts
+        ]  # fmt: skip
+        holders = [
+            t for t, outcome in market.holders
+            if outcome == 1 and self.roles[t] != MARKET_MAKER and self._held(t, m, 1) >= 20_000
+        ]  # fmt: skip
+        if len(questions) < 2 or not holders:
+            return
+        trader = holders[rng.randrange(len(holders))]
+        amount = self._held(trader, m, 1) * (30 + rng.randrange(71)) // 100
+        amount -= amount % 10_000
+        named = [m]
+        if rng.random() < 0.5:
+            named += [q for q in questions if q != m and self._held(trader, q, 1) >= amount][:1]
+        others = [q for q in questions if q not in named]
+        index_set = sum(1 << self.markets[q].question_index for q in named)
+        events = V2.convert_through_adapter(
+            self.addresses[trader],
+            market.neg_risk_market,
+            index_set,
+            [self.markets[q].token_ids[1] for q in named],
+            [self.markets[q].token_ids[0] for q in others],
+            amount,
+        )
+        self.logs.add_tx(block, self._hex(256), events)
+        for q in named:
+            self._v2_move(trader, q, 1, -amount)
+        for q in others:
+            self._v2_move(trader, q, 0, amount)
 
     # ---- assembly ---------------------------------------------------------------------
 

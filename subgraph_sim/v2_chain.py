@@ -130,3 +130,213 @@ def condition_resolution(
         "outcome_slot_count": 2,
         "payout_numerators": payouts,
     }
+
+
+# ---- position operations through the collateral adapters --------------------------------------
+# shared/reference/polymarket-v2.md section 3.1: users (and the exchanges, for the MINT and MERGE
+# legs of a match) call the adapters, which emit nothing of their own; the trail is the CTF's,
+# the NegRiskAdapter's and pUSD's events, with the adapter as stakeholder or redeemer and the
+# CTF transfers between the adapter and whoever called it.
+
+CTF_COLLATERAL_ADAPTER = "0xada100db00ca00073811820692005400218fce1f"
+NEG_RISK_CTF_COLLATERAL_ADAPTER = "0xada2005600dec949baf300f4c6120000bdb6eaab"
+PUSD = "0xc011a7e12a19f7b1f670d46f03b03f3342e82dfb"
+ZERO_ADDRESS = "0x" + "00" * 20
+FULL_SET = (1, 2)  # a binary condition's partition into its two outcomes
+
+Event = tuple[type, dict[str, Any]]
+
+
+def adapter_of(neg_risk: bool) -> str:
+    return NEG_RISK_CTF_COLLATERAL_ADAPTER if neg_risk else CTF_COLLATERAL_ADAPTER
+
+
+def _batch(operator: str, sender: str, receiver: str, ids, amounts) -> Event:
+    return chain_logs.TransferBatch, {
+        "contract": CONDITIONAL_TOKENS,
+        "operator": operator,
+        "from_address": sender,
+        "to_address": receiver,
+        "token_ids": tuple(ids),
+        "amounts": tuple(amounts),
+    }
+
+
+def _burn(operator: str, holder: str, token_id: int, amount: int) -> Event:
+    return chain_logs.TransferSingle, {
+        "contract": CONDITIONAL_TOKENS,
+        "operator": operator,
+        "from_address": holder,
+        "to_address": ZERO_ADDRESS,
+        "token_id": token_id,
+        "amount": amount,
+    }
+
+
+def _pusd(row_type: type, adapter: str, receiver: str, amount: int) -> Event:
+    return row_type, {
+        "contract": PUSD,
+        "caller": adapter,
+        "asset": ctf.USDC_E,
+        "to_address": receiver,
+        "amount": amount,
+    }
+
+
+def _ctf_operation(row_type: type, stakeholder: str, neg_risk: bool, condition: str, amount):
+    return row_type, {
+        "contract": CONDITIONAL_TOKENS,
+        "stakeholder": stakeholder,
+        "collateral_token": ctf.NEG_RISK_WRAPPED_COLLATERAL if neg_risk else ctf.USDC_E,
+        "parent_collection_id": ZERO_BYTES32,
+        "condition_id": condition,
+        "partition": FULL_SET,
+        "amount": amount,
+    }
+
+
+def split_through_adapter(
+    neg_risk: bool, caller: str, condition: str, token_ids, amount: int
+) -> list[Event]:
+    """`splitPosition` on an adapter: pUSD unwrapped, the full set minted to the adapter (via
+    the NegRiskAdapter for neg-risk), then sent to the caller."""
+    adapter = adapter_of(neg_risk)
+    amounts = (amount,) * len(token_ids)
+    events = [_pusd(chain_logs.CollateralUnwrapped, adapter, adapter, amount)]
+    if neg_risk:
+        events += [
+            _batch(NEG_RISK_ADAPTER, ZERO_ADDRESS, NEG_RISK_ADAPTER, token_ids, amounts),
+            _ctf_operation(chain_logs.PositionSplit, NEG_RISK_ADAPTER, True, condition, amount),
+            _batch(NEG_RISK_ADAPTER, NEG_RISK_ADAPTER, adapter, token_ids, amounts),
+            (
+                chain_logs.NegRiskPositionSplit,
+                {
+                    "contract": NEG_RISK_ADAPTER,
+                    "stakeholder": adapter,
+                    "condition_id": condition,
+                    "amount": amount,
+                },
+            ),
+        ]
+    else:
+        events += [
+            _batch(adapter, ZERO_ADDRESS, adapter, token_ids, amounts),
+            _ctf_operation(chain_logs.PositionSplit, adapter, False, condition, amount),
+        ]
+    events.append(_batch(adapter, adapter, caller, token_ids, amounts))
+    return events
+
+
+def merge_through_adapter(
+    neg_risk: bool, caller: str, condition: str, token_ids, amount: int
+) -> list[Event]:
+    """`mergePositions` on an adapter: the full set pulled from the caller and burnt, pUSD
+    wrapped to the caller."""
+    adapter = adapter_of(neg_risk)
+    amounts = (amount,) * len(token_ids)
+    events = [_batch(adapter, caller, adapter, token_ids, amounts)]
+    if neg_risk:
+        events += [
+            _batch(NEG_RISK_ADAPTER, adapter, NEG_RISK_ADAPTER, token_ids, amounts),
+            _batch(NEG_RISK_ADAPTER, NEG_RISK_ADAPTER, ZERO_ADDRESS, token_ids, amounts),
+            _ctf_operation(chain_logs.PositionsMerge, NEG_RISK_ADAPTER, True, condition, amount),
+            (
+                chain_logs.NegRiskPositionsMerge,
+                {
+                    "contract": NEG_RISK_ADAPTER,
+                    "stakeholder": adapter,
+                    "condition_id": condition,
+                    "amount": amount,
+                },
+            ),
+        ]
+    else:
+        events += [
+            _batch(adapter, adapter, ZERO_ADDRESS, token_ids, amounts),
+            _ctf_operation(chain_logs.PositionsMerge, adapter, False, condition, amount),
+        ]
+    events.append(_pusd(chain_logs.CollateralWrapped, adapter, caller, amount))
+    return events
+
+
+def redeem_through_adapter(
+    neg_risk: bool, caller: str, condition: str, token_ids, balances, payout: int
+) -> list[Event]:
+    """`redeemPositions` on an adapter: the caller's whole balance of both outcomes pulled,
+    burnt by the CTF's redemption, the payout wrapped to the caller."""
+    adapter = adapter_of(neg_risk)
+    redeemer = NEG_RISK_ADAPTER if neg_risk else adapter
+    events = [_batch(adapter, caller, adapter, token_ids, balances)]
+    if neg_risk:
+        events.append(_batch(NEG_RISK_ADAPTER, adapter, NEG_RISK_ADAPTER, token_ids, balances))
+    events += [
+        _burn(redeemer, redeemer, token, amount)
+        for token, amount in zip(token_ids, balances, strict=True)
+        if amount
+    ]
+    events.append(
+        (
+            chain_logs.PayoutRedemption,
+            {
+                "contract": CONDITIONAL_TOKENS,
+                "redeemer": redeemer,
+                "collateral_token": ctf.NEG_RISK_WRAPPED_COLLATERAL if neg_risk else ctf.USDC_E,
+                "parent_collection_id": ZERO_BYTES32,
+                "condition_id": condition,
+                "index_sets": FULL_SET,
+                "payout": payout,
+            },
+        )
+    )
+    if neg_risk:
+        events.append(
+            (
+                chain_logs.NegRiskPayoutRedemption,
+                {
+                    "contract": NEG_RISK_ADAPTER,
+                    "redeemer": adapter,
+                    "condition_id": condition,
+                    "amounts": tuple(balances),
+                    "payout": payout,
+                },
+            )
+        )
+    if payout:
+        events.append(_pusd(chain_logs.CollateralWrapped, adapter, caller, payout))
+    return events
+
+
+def convert_through_adapter(
+    caller: str, market_id: str, index_set: int, no_token_ids, yes_token_ids, amount: int
+) -> list[Event]:
+    """`convertPositions` on the neg-risk adapter: `amount` NO shares of each question in
+    `index_set` become `amount` YES shares of each other question and (k - 1) x `amount`
+    collateral, k the questions named (NegRiskAdapter, no fee)."""
+    adapter = NEG_RISK_CTF_COLLATERAL_ADAPTER
+    no_amounts = (amount,) * len(no_token_ids)
+    yes_amounts = (amount,) * len(yes_token_ids)
+    events = [
+        _batch(adapter, caller, adapter, no_token_ids, no_amounts),
+        _batch(NEG_RISK_ADAPTER, adapter, NEG_RISK_ADAPTER, no_token_ids, no_amounts),
+    ]
+    if yes_token_ids:
+        yes_in = _batch(NEG_RISK_ADAPTER, NEG_RISK_ADAPTER, adapter, yes_token_ids, yes_amounts)
+        events.append(yes_in)
+    events.append(
+        (
+            chain_logs.NegRiskPositionsConverted,
+            {
+                "contract": NEG_RISK_ADAPTER,
+                "stakeholder": adapter,
+                "market_id": market_id,
+                "index_set": index_set,
+                "amount": amount,
+            },
+        )
+    )
+    if yes_token_ids:
+        events.append(_batch(adapter, adapter, caller, yes_token_ids, yes_amounts))
+    if len(no_token_ids) > 1:
+        collateral = (len(no_token_ids) - 1) * amount
+        events.append(_pusd(chain_logs.CollateralWrapped, adapter, caller, collateral))
+    return events

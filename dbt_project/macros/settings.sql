@@ -1,6 +1,14 @@
 {# The excluded addresses as a SQL list literal; the var may be a list or a comma-separated string. #}
 {% macro excluded_addresses_sql() -%}
-    {%- set value = var('excluded_addresses', []) -%}
+    {{ return(address_list_sql(var('excluded_addresses', []))) }}
+{%- endmacro %}
+
+{% macro adapter_internal_addresses_sql() -%}
+    {{ return(address_list_sql(var('adapter_internal_addresses', []))) }}
+{%- endmacro %}
+
+{# A list of addresses (or one comma-separated string) as a SQL tuple of lower-case text. #}
+{% macro address_list_sql(value) -%}
     {%- if value is string -%}
         {%- set value = value.split(',') -%}
     {%- endif -%}

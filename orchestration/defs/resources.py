@@ -6,7 +6,11 @@ import dagster as dg
 from dagster_dbt import DbtCliResource
 
 from orchestration.defs.dbt.project import dbt_project
-from orchestration.lib.addresses import DEFAULT_EXCLUDED_ADDRESSES, parse_addresses
+from orchestration.lib.addresses import (
+    DEFAULT_COLLATERAL_ADAPTERS,
+    DEFAULT_EXCLUDED_ADDRESSES,
+    parse_addresses,
+)
 from orchestration.lib.chain import ChainClient
 from orchestration.lib.chain_extract import (
     DEFAULT_CONFIRMATIONS,
@@ -75,12 +79,18 @@ class ChainResource(dg.ConfigurableResource):
     confirmations: int = DEFAULT_CONFIRMATIONS
     max_block_range: int = DEFAULT_MAX_BLOCK_RANGE
     reorg_window: int | None = None  # blocks re-checked for a reorg; 4 x confirmations
+    # the collateral adapters whose operations are read, comma-separated
+    collateral_adapters: str = ",".join(DEFAULT_COLLATERAL_ADAPTERS)
     timeout_seconds: float = 30.0
     max_attempts: int = 8
 
     @property
     def window(self) -> int:
         return self.reorg_window or REORG_WINDOW_FACTOR * self.confirmations
+
+    @property
+    def adapters(self) -> tuple[str, ...]:
+        return parse_addresses(self.collateral_adapters)
 
     def client(self, **overrides) -> ChainClient:
         if not self.rpc_url:
@@ -159,6 +169,9 @@ def resources() -> dg.Definitions:
                 confirmations=_env_int("CHAIN_CONFIRMATIONS", DEFAULT_CONFIRMATIONS),
                 max_block_range=_env_int("CHAIN_MAX_BLOCK_RANGE", DEFAULT_MAX_BLOCK_RANGE),
                 reorg_window=_env_int("CHAIN_REORG_WINDOW", None),
+                collateral_adapters=_env(
+                    "CHAIN_COLLATERAL_ADAPTERS", ",".join(DEFAULT_COLLATERAL_ADAPTERS)
+                ),
             ),
             "gamma": GammaResource(api_url=_env("GAMMA_API_URL", DEFAULT_GAMMA_API_URL)),
             "dbt": DbtCliResource(project_dir=dbt_project),

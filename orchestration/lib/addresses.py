@@ -21,6 +21,20 @@ DEFAULT_EXCLUDED_ADDRESSES = (
 )
 
 
+# The collateral adapters users call for splits, merges, redemptions and (neg-risk)
+# conversions in the V2 era; their operations are read by these addresses
+# (CHAIN_COLLATERAL_ADAPTERS overrides them).
+CTF_COLLATERAL_ADAPTERS = (
+    "0xada100874d00e3331d00f2007a9c336a65009718",
+    "0xada100db00ca00073811820692005400218fce1f",
+)
+NEG_RISK_CTF_COLLATERAL_ADAPTERS = (
+    "0xada200001000ef00d07553cee7006808f895c6f1",
+    "0xada2005600dec949baf300f4c6120000bdb6eaab",
+)
+DEFAULT_COLLATERAL_ADAPTERS = CTF_COLLATERAL_ADAPTERS + NEG_RISK_CTF_COLLATERAL_ADAPTERS
+
+
 def parse_addresses(value: str | None) -> tuple[str, ...]:
     """A comma-separated list, lower-cased; empty entries dropped."""
     if not value:

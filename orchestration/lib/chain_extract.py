@@ -1,5 +1,11 @@
-"""Extraction runs of the chain source: V2 fills and CTF conditions from Polygon logs into raw
-tables, resumable, reorg-safe, with progress reports.
+"""Extraction runs of the chain source: V2 fills, CTF conditions and the collateral adapters'
+position operations from Polygon logs into raw tables, resumable, reorg-safe, with progress
+reports.
+
+The adapters' operations are read by topic, so the volume read follows adapter traffic, not
+every ConditionalTokens event: the CTF and NegRiskAdapter operation events whose stakeholder
+(or redeemer, topic 1) is an adapter, and the CTF transfers whose `from` (topic 2) or `to`
+(topic 3) is one, each position its own `eth_getLogs` filter.
 
 A run first re-checks the hashes of the newest blocks it loaded: from the first that the chain
 no longer has, every row and block is deleted and the cursor moves back, in one transaction.
@@ -16,16 +22,26 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from orchestration.lib.addresses import DEFAULT_COLLATERAL_ADAPTERS
 from orchestration.lib.chain import Block, ChainClient
 from orchestration.lib.chain_logs import (
     ChainLog,
     ConditionPreparation,
     ConditionResolution,
+    NegRiskPayoutRedemption,
+    NegRiskPositionsConverted,
+    NegRiskPositionsMerge,
+    NegRiskPositionSplit,
     OrderFilled,
+    PayoutRedemption,
+    PositionsMerge,
+    PositionSplit,
+    TransferBatch,
+    TransferSingle,
     decode_log,
     topic0,
 )
-from orchestration.lib.chain_ranges import LogRange, iter_logs
+from orchestration.lib.chain_ranges import LogFilter, LogRange, iter_logs
 from orchestration.lib.chain_tables import CHAIN_BLOCKS, CHAIN_TABLES, ROW_BUILDERS, ChainTable
 from orchestration.lib.warehouse import Warehouse
 
@@ -40,12 +56,86 @@ V2_EXCHANGES = (
     "0xe2222d002000ba0053cef3375333610f64600036",
 )
 CONDITIONAL_TOKENS = "0x4d97dcd97ec945f40cf65f87097ace5ea0476045"
-# Which events are read from which contracts. One `eth_getLogs` filter asks for every address
-# and topic0 at once (one cursor); a log of an event its contract does not emit is not kept.
+NEG_RISK_ADAPTER = "0xd91e80cf2e7be2e162c6513ced06f1dd0da35296"
+# Which events are read from which contracts, in whatever filter they come.
 WANTED: dict[str, frozenset[str]] = {
     **{address: frozenset({topic0(OrderFilled)}) for address in V2_EXCHANGES},
-    CONDITIONAL_TOKENS: frozenset({topic0(ConditionPreparation), topic0(ConditionResolution)}),
+    CONDITIONAL_TOKENS: frozenset(
+        topic0(t)
+        for t in (
+            ConditionPreparation,
+            ConditionResolution,
+            PositionSplit,
+            PositionsMerge,
+            PayoutRedemption,
+            TransferSingle,
+            TransferBatch,
+        )
+    ),
+    NEG_RISK_ADAPTER: frozenset(
+        topic0(t)
+        for t in (
+            NegRiskPositionSplit,
+            NegRiskPositionsMerge,
+            NegRiskPositionsConverted,
+            NegRiskPayoutRedemption,
+        )
+    ),
 }
+_OPERATIONS = [
+    topic0(t)
+    for t in (
+        PositionSplit,
+        PositionsMerge,
+        PayoutRedemption,
+        NegRiskPositionSplit,
+        NegRiskPositionsMerge,
+        NegRiskPositionsConverted,
+        NegRiskPayoutRedemption,
+    )
+]
+_TRANSFERS = [topic0(TransferSingle), topic0(TransferBatch)]
+
+
+def log_filters(adapters: Sequence[str] = DEFAULT_COLLATERAL_ADAPTERS) -> list[LogFilter]:
+    """The `eth_getLogs` filters of one range: fills and conditions by contract and topic0;
+    operations whose topic 1 (stakeholder, redeemer) is an adapter; transfers whose `from`
+    (topic 2), then whose `to` (topic 3), is an adapter. Topic positions of one filter are
+    ANDed, so `from` and `to` take a filter each."""
+    adapters = sorted({address_topic(a) for a in adapters})
+    return [
+        (
+            sorted([*V2_EXCHANGES, CONDITIONAL_TOKENS]),
+            [sorted(topic0(t) for t in (OrderFilled, ConditionPreparation, ConditionResolution))],
+        ),
+        (sorted([CONDITIONAL_TOKENS, NEG_RISK_ADAPTER]), [sorted(_OPERATIONS), adapters]),
+        ([CONDITIONAL_TOKENS], [_TRANSFERS, None, adapters]),
+        ([CONDITIONAL_TOKENS], [_TRANSFERS, None, None, adapters]),
+    ]
+
+
+def address_topic(address: str) -> str:
+    """An indexed address as its topic: left-padded to 32 bytes."""
+    return "0x" + address.lower().removeprefix("0x").rjust(64, "0")
+
+
+def matches(log: dict[str, Any], filters: Sequence[LogFilter]) -> bool:
+    """Whether a node would answer `log` to one of `filters` (the JSON-RPC topic rule: each
+    position None, one topic, or a list of them), and it is an event its contract emits."""
+    address, topics = log["address"].lower(), [t.lower() for t in log["topics"]]
+    if not topics or topics[0] not in WANTED.get(address, ()):
+        return False
+    for addresses, wanted in filters:
+        if address not in addresses or len(wanted) > len(topics):
+            continue
+        if all(
+            want is None or topics[i] in ([want] if isinstance(want, str) else want)
+            for i, want in enumerate(wanted)
+        ):
+            return True
+    return False
+
+
 DEFAULT_START_BLOCK = 84_902_353  # the V2 exchanges' deployment
 DEFAULT_CONFIRMATIONS = 32
 DEFAULT_MAX_BLOCK_RANGE = 2000
@@ -102,6 +192,7 @@ def extract_chain(
     max_block_range: int = DEFAULT_MAX_BLOCK_RANGE,
     reorg_window: int | None = None,
     workers: int = 4,
+    adapters: Sequence[str] = DEFAULT_COLLATERAL_ADAPTERS,
     progress: Progress = print,
     warn: Progress | None = None,
 ) -> ChainExtractResult:
@@ -130,14 +221,13 @@ def extract_chain(
         f"chain: reading blocks [{first}, {last}] (head {result.head}, "
         f"{confirmations} confirmations) from {client.endpoint}"
     )
-    addresses = sorted(WANTED)
-    topics = [sorted(set().union(*WANTED.values()))]
+    (addresses, topics), *more_filters = filters = log_filters(adapters)
     ranges = iter_logs(
-        client, addresses, topics, first, last,
+        client, addresses, topics, first, last, more_filters=more_filters,
         max_range=max_block_range, workers=workers, progress=progress,
     )  # fmt: skip
     for log_range in ranges:
-        batches, blocks = _rows_of(client, log_range)
+        batches, blocks = _rows_of(client, log_range, filters)
         state = {"block": log_range.to_block, "block_time": blocks[log_range.to_block].timestamp}
         warehouse.load_chain(batches, cursor=(CURSOR, state))
         for table, rows in batches.items():
@@ -155,15 +245,11 @@ def extract_chain(
 
 
 def _rows_of(
-    client: ChainClient, log_range: LogRange
+    client: ChainClient, log_range: LogRange, filters: Sequence[LogFilter]
 ) -> tuple[dict[ChainTable, list[dict[str, Any]]], dict[int, Block]]:
     """A range's rows per table, and the blocks recorded for it (those holding rows and the
     range's last block, whose hash later runs check)."""
-    decoded: list[ChainLog] = [
-        decode_log(log)
-        for log in log_range.logs
-        if log["topics"] and log["topics"][0].lower() in WANTED.get(log["address"].lower(), ())
-    ]
+    decoded: list[ChainLog] = [decode_log(log) for log in log_range.logs if matches(log, filters)]
     # Block hashes are those the rows came from; a header read later could be of a block
     # that replaced it, and the next run's re-check must compare with what the rows hold.
     blocks: dict[int, Block] = {}

@@ -6,6 +6,8 @@ in half) and its pieces are read before anything after them; the size of new ran
 it drops to what worked and doubles back, up to `max_range` or the provider's block-range
 limit, while answers stay small. Ranges are yielded in block order with their logs, so a
 caller that commits a cursor after each one never skips a block, whatever finished first.
+A range can be read with several filters (one `eth_getLogs` each, e.g. one per indexed topic
+position): its logs are their union, each log once.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from typing import Any
 from orchestration.lib.chain import ChainClient, ChainRpcRejected, RangeTooLarge
 
 Progress = Callable[[str], None]
+# (addresses, topics) of one `eth_getLogs` filter
+LogFilter = tuple[Sequence[str], Sequence[Any]]
 # Half the common 10,000-log cap: a range this sparse is expected to fit when doubled.
 DEFAULT_GROW_BELOW = 5000
 
@@ -74,13 +78,15 @@ def iter_logs(
     from_block: int,
     to_block: int,
     *,
+    more_filters: Sequence[LogFilter] = (),
     max_range: int = 2000,
     workers: int = 4,
     grow_below: int = DEFAULT_GROW_BELOW,
     progress: Progress | None = None,
     progress_every: float = 5.0,
 ) -> Iterator[LogRange]:
-    """Every log of [from_block, to_block] matching the filter, one `LogRange` at a time.
+    """Every log of [from_block, to_block] matching the filter (or any of `more_filters`),
+    one `LogRange` at a time.
 
     Logs the node flags `removed: true` (reorged away while it answered) are dropped.
     """
@@ -97,8 +103,18 @@ def iter_logs(
     next_plan, next_yield = from_block, from_block
     last_report = stats.started
 
+    filters = [(addresses, topics), *more_filters]
+
     def read(lo: int, hi: int) -> list[dict[str, Any]]:
-        return client.get_logs(addresses, topics, lo, hi)
+        # A refusal of any filter splits the range for all: one cursor covers them together.
+        # A log is its block and index (a reorg can answer a transaction twice: removed from
+        # the old block, live in the new one).
+        logs: dict[tuple, dict[str, Any]] = {}
+        for filter_addresses, filter_topics in filters:
+            for log in client.get_logs(filter_addresses, filter_topics, lo, hi):
+                where = (log.get("blockHash"), log["blockNumber"], log["logIndex"])
+                logs.setdefault((*where, log.get("removed")), log)
+        return list(logs.values())
 
     pool = ThreadPoolExecutor(workers, thread_name_prefix="rpc-logs")
     try:

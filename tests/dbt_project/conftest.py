@@ -20,7 +20,7 @@ import psycopg
 import pytest
 
 from orchestration.lib.chain_extract import CURSOR as CHAIN_CURSOR
-from orchestration.lib.chain_extract import WANTED
+from orchestration.lib.chain_extract import log_filters, matches
 from orchestration.lib.chain_logs import decode_log
 from orchestration.lib.chain_tables import LOG_TABLES, ROW_BUILDERS
 from orchestration.lib.dbt_env import dbt_command, dbt_environment
@@ -90,13 +90,14 @@ def gamma_rows(dataset) -> dict[str, list[dict]]:
 
 
 def chain_rows(dataset) -> dict[str, list[dict]]:
-    """The chain's V2 fills, preparations and resolutions up to its head, one row per log."""
+    """The chain's rows up to its head, one per log the chain source reads."""
     store = getattr(dataset, "chain_logs", None)
     rows: dict[str, list[dict]] = defaultdict(list)
     if store is None:
         return {}
+    filters = log_filters()
     for log in store.iter_logs(0, store.head_block):
-        if log["topics"][0].lower() not in WANTED.get(log["address"].lower(), ()):
+        if not matches(log, filters):
             continue
         decoded = decode_log(log)
         table, build = ROW_BUILDERS[type(decoded)]

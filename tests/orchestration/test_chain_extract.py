@@ -20,8 +20,9 @@ from orchestration.lib.chain_extract import (
     CONDITIONAL_TOKENS,
     CURSOR,
     V2_EXCHANGES,
-    WANTED,
     extract_chain,
+    log_filters,
+    matches,
 )
 from orchestration.lib.chain_logs import (
     ConditionPreparation,
@@ -150,8 +151,9 @@ def world_store(world_file: str, head: int = LAST):
 def expected(store, hi: int) -> dict[str, set]:
     """Rows of each table as tuples of text, from the logs of [FIRST, hi] the source reads."""
     fills, preparations, resolutions = set(), set(), set()
+    filters = log_filters()
     for log in store.iter_logs(FIRST, hi):
-        if log["topics"][0] not in WANTED.get(log["address"], ()):
+        if not matches(log, filters):
             continue
         row = decode_log(log)
         where = (row.transaction_hash, row.log_index, row.block_number, row.block_hash)
@@ -169,7 +171,7 @@ def expected(store, hi: int) -> dict[str, set]:
                 *where, when, row.condition_id, row.oracle, row.question_id,
                 row.outcome_slot_count, collateral, [str(i) for i in ids],
             ))  # fmt: skip
-        else:
+        elif isinstance(row, ConditionResolution):
             resolutions.add(_text(
                 *where, when, row.condition_id, row.oracle, row.question_id,
                 row.outcome_slot_count, [int(p) for p in row.payout_numerators],
@@ -254,6 +256,16 @@ def test_the_real_receipt_lands_its_two_fills_through_the_asset(warehouse_url):
             "builder, source from raw.chain_order_filled order by log_index"
         )
         assert wh.fetchall("select count(*) from raw.chain_condition_preparations") == [(0,)]
+        # the settlement split of the MINT match through the collateral adapter: its
+        # PositionSplit and the adapter's two transfers (minted to it, sent to the exchange)
+        operations = wh.fetchall(
+            "select log_index, operation, stakeholder, condition_id, index_sets, amount "
+            "from raw.chain_position_operations"
+        )
+        transfers = wh.fetchall(
+            "select log_index, from_address, to_address, amounts "
+            "from raw.chain_adapter_transfers order by log_index"
+        )
         blocks = wh.fetchall("select block_number, block_hash, block_time from raw.chain_blocks")
         cursor = wh.get_cursor(CURSOR)
     exchange = "0xe111180000d2663c0091e4f400237545b87b996b"
@@ -270,6 +282,16 @@ def test_the_real_receipt_lands_its_two_fills_through_the_asset(warehouse_url):
               999_999, 2_083_332, 0, zero, "chain"),
     ]  # fmt: skip
     assert isinstance(rows[0][9], str)  # a 256-bit token id, kept as exact decimal text
+    adapter = "0xada100874d00e3331d00f2007a9c336a65009718"
+    condition = "0x182390641d3b1b47cc64274b9da290efd04221c586651ba190880713da6347d9"
+    assert [(i, op, who, c, [int(x) for x in sets], int(amount))
+            for i, op, who, c, sets, amount in operations] == [
+        (10, "split", adapter, condition, [1, 2], 2_083_332)
+    ]  # fmt: skip
+    assert [(i, f, t, [int(x) for x in a]) for i, f, t, a in transfers] == [
+        (9, "0x" + "00" * 20, adapter, [2_083_332, 2_083_332]),
+        (11, adapter, exchange, [2_083_332, 2_083_332]),
+    ]
     assert (RECEIPT_BLOCK, RECEIPT_BLOCK_HASH, RECEIPT_BLOCK_TIME) in blocks
     assert cursor["block"] == RECEIPT_BLOCK + 40 - 32  # CHAIN_CONFIRMATIONS' default
 
@@ -392,7 +414,8 @@ def test_the_chain_assets_join_the_jobs_only_with_an_rpc_url(monkeypatch):
     assert chain_keys("fetch_traders_job") == chain_keys("full_sync_job") == set()
     monkeypatch.setenv("POLYGON_RPC_URL", "http://127.0.0.1:9/rpc")
     tables = {"chain_order_filled", "chain_condition_preparations",
-              "chain_condition_resolutions", "chain_blocks"}  # fmt: skip
+              "chain_condition_resolutions", "chain_position_operations",
+              "chain_adapter_transfers", "chain_blocks"}  # fmt: skip
     assert (
         chain_keys("fetch_traders_job")
         == chain_keys("full_sync_job")

@@ -5,7 +5,8 @@ shares nothing with the dbt models (no SQL, no scaled integers, no reading of th
 match between the two is evidence that both implement the definitions. Inputs are keyed by raw
 table name: the subgraph entities as the subgraph serves them (GraphQL field names, BigInt as
 strings), and the V2 era's chain rows (`chain_order_filled`, `chain_condition_preparations`,
-`chain_condition_resolutions`) as decoded from the logs, one dict per log.
+`chain_condition_resolutions`, `chain_position_operations`, `chain_adapter_transfers`) as
+decoded from the logs, one dict per log.
 """
 
 from __future__ import annotations
@@ -38,6 +39,11 @@ DEFAULT_EXCLUDED = frozenset(
         "0xada2005600dec949baf300f4c6120000bdb6eaab",
     }
 )
+# Counterparties of an adapter's transfers that are hops inside its operation, not its user:
+# the zero address (mints, burns) and the NegRiskAdapter.
+ADAPTER_HOPS = frozenset(
+    {"0x0000000000000000000000000000000000000000", "0xd91e80cf2e7be2e162c6513ced06f1dd0da35296"}
+)
 PRECISION = 60
 
 
@@ -69,16 +75,17 @@ class Event:
 
     ts: int
     order: tuple  # subgraph_order or chain_order: the order within one timestamp
-    kind: str  # buy, sell, split, merge, redemption
+    kind: str  # buy, sell, split, merge, redemption, conversion
     quantity: Decimal | None
     cost: Decimal = Decimal(0)  # what an increase pays
     price: Decimal = Decimal(0)  # what a decrease realizes per share
     cash: Decimal = Decimal(0)  # USDC received minus paid
     usdc: Decimal = Decimal(0)  # fill volume
+    received: bool = False  # a conversion's leg: shares received (else given)
 
     @property
     def increases(self) -> bool:
-        return self.kind in ("buy", "split")
+        return self.kind in ("buy", "split") or (self.kind == "conversion" and self.received)
 
 
 @dataclass
@@ -97,6 +104,7 @@ class Position:
     states: list[State] = field(default_factory=list)
     applied: dict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
     realized_by_event: list[Decimal] = field(default_factory=list)
+    capped: int = 0  # decreases asking for more shares than held
 
     def fold(self) -> None:
         """Apply the events in event order: capped decreases, average cost."""
@@ -110,6 +118,8 @@ class Position:
                     avg = (avg * shares + e.cost) / (shares + qty)
                     shares += qty
             else:
+                if e.quantity is not None and e.quantity > shares:
+                    self.capped += 1
                 qty = shares if e.quantity is None else min(e.quantity, shares)
                 delta = qty * (e.price - avg)
                 realized += delta
@@ -233,6 +243,72 @@ def _tokens(entities: Mapping[str, Iterable[dict]]) -> dict[str, dict]:
     return tokens
 
 
+def _adapter_operations(entities, excluded) -> dict[str, list[dict]]:
+    """The collateral adapters' operations attributed to their users (DESIGN section 2, "V2
+    position operations"), by kind, in the shape of the activity subgraph's rows plus their
+    chain `order`; a conversion carries its `legs` (token, shares, received).
+
+    Each CTF transfer between an adapter and an outside party (not a hop: ADAPTER_HOPS) belongs
+    to the operation of that adapter in its transaction whose log is nearest; an operation's
+    user is the counterparty of its nearest such transfer. An operation whose user is an
+    excluded address (an exchange: a MINT or MERGE settlement leg) is no user's and dropped."""
+    operations = entities.get("chain_position_operations", [])
+    by_tx: dict[str, list[dict]] = defaultdict(list)
+    for o in operations:
+        by_tx[o["transaction_hash"]].append(o)
+    transfers_of: dict[tuple, list[tuple[dict, str, bool]]] = defaultdict(list)
+    for t in entities.get("chain_adapter_transfers", []):
+        sender, receiver = t["from_address"].lower(), t["to_address"].lower()
+        options = []
+        for o in by_tx.get(t["transaction_hash"], []):
+            adapter = o["stakeholder"].lower()
+            if adapter not in (sender, receiver):
+                continue
+            counterparty = receiver if sender == adapter else sender
+            if counterparty in ADAPTER_HOPS:
+                continue
+            distance = abs(int(t["log_index"]) - int(o["log_index"]))
+            options.append((distance, int(o["log_index"]), o, counterparty, sender == adapter))
+        if options:
+            _, _, o, counterparty, from_adapter = min(options, key=lambda x: (x[0], x[1]))
+            transfers_of[(o["transaction_hash"], o["log_index"])].append(
+                (t, counterparty, from_adapter)
+            )
+    result: dict[str, list[dict]] = {k: [] for k in ("split", "merge", "redemption", "conversion")}
+    for o in operations:
+        assigned = transfers_of.get((o["transaction_hash"], o["log_index"]))
+        if not assigned:
+            continue
+        nearest = min(
+            assigned,
+            key=lambda a: (abs(int(a[0]["log_index"]) - int(o["log_index"])), a[0]["log_index"]),
+        )
+        trader = nearest[1]
+        if trader in excluded:
+            continue
+        row = {
+            "id": f"{o['transaction_hash']}_{o['log_index']}",
+            "order": chain_order(o["block_number"], o["log_index"]),
+            "timestamp": int(o["block_time"]),
+            "stakeholder": trader,
+            "redeemer": trader,
+            "trader": trader,
+            "condition": o["condition_id"] or "",
+            "amount": o["amount"],
+            "indexSets": o["index_sets"],
+            "payout": o["payout"],
+        }
+        if o["operation"] == "conversion":
+            row["legs"] = [
+                (str(token), _amount(amount), from_adapter)
+                for t, counterparty, from_adapter in assigned
+                if counterparty == trader
+                for token, amount in zip(t["token_ids"], t["amounts"], strict=True)
+            ]
+        result[o["operation"]].append(row)
+    return result
+
+
 def _compute(entities, excluded, min_trades, min_volume) -> Reference:
     tokens = _tokens(entities)
     condition_tokens: dict[str, list[tuple[str, dict]]] = defaultdict(list)
@@ -271,9 +347,13 @@ def _compute(entities, excluded, min_trades, min_volume) -> Reference:
                 "fee": _amount(f["fee"]),
             }
         )
-    splits = list(entities.get("splits", []))
-    merges = list(entities.get("merges", []))
-    redemptions = list(entities.get("redemptions", []))
+    operations = _adapter_operations(entities, excluded)
+    splits = [*entities.get("splits", []), *operations["split"]]
+    merges = [*entities.get("merges", []), *operations["merge"]]
+    redemptions = [*entities.get("redemptions", []), *operations["redemption"]]
+    # every adapter operation, attributed or not, is an event time; its redemptions count
+    # for a condition's first redemption
+    chain_operations = entities.get("chain_position_operations", [])
 
     chain_resolved_at = {
         r["condition_id"].lower(): int(r["block_time"])
@@ -283,14 +363,23 @@ def _compute(entities, excluded, min_trades, min_volume) -> Reference:
         [f["ts"] for f in fills]
         + [int(e["timestamp"]) for e in (*splits, *merges, *redemptions)]
         + list(chain_resolved_at.values())
+        + [int(o["block_time"]) for o in chain_operations]
     )
     as_of = max(event_times)
 
     # resolved_at: the chain's resolution time, else the first redemption, else its last fill
     first_redemption: dict[str, int] = {}
-    for r in redemptions:
-        c = r["condition"].lower()
-        first_redemption[c] = min(first_redemption.get(c, int(r["timestamp"])), int(r["timestamp"]))
+    redemption_times = [
+        (r["condition"], int(r["timestamp"])) for r in entities.get("redemptions", [])
+    ]
+    redemption_times += [
+        (o["condition_id"], int(o["block_time"]))
+        for o in chain_operations
+        if o["operation"] == "redemption"
+    ]
+    for condition, ts in redemption_times:
+        c = condition.lower()
+        first_redemption[c] = min(first_redemption.get(c, ts), ts)
     last_fill: dict[str, int] = {}
     for f in fills:
         info = tokens.get(f["token"])
@@ -333,7 +422,7 @@ def _compute(entities, excluded, min_trades, min_volume) -> Reference:
             if trader in excluded:
                 continue
             amount = _amount(s["amount"])
-            order = subgraph_order(s["id"])
+            order = s.get("order") or subgraph_order(s["id"])
             outcome_tokens = condition_tokens.get(s["condition"].lower(), [])
             for token, info in outcome_tokens:
                 n = Decimal(info["outcomes"])
@@ -361,11 +450,25 @@ def _compute(entities, excluded, min_trades, min_volume) -> Reference:
         payout = _amount(r["payout"])
         for token, info in redeemed:
             e = Event(
-                int(r["timestamp"]), subgraph_order(r["id"]), "redemption", None,
+                int(r["timestamp"]), r.get("order") or subgraph_order(r["id"]), "redemption", None,
                 price=info["payout"],
             )  # fmt: skip
             e.cash = payout * info["numerator"] / numerator_total if numerator_total else Decimal(0)
             position(trader, token).events.append(e)
+
+    # neg-risk conversions: of n questions (those whose NO shares it takes plus those whose YES
+    # shares it gives), each NO share given sells at (n - 1) / n, each YES share received is
+    # bought at 1 / n
+    for c in operations["conversion"]:
+        n = Decimal(len({token for token, _, _ in c["legs"]}))
+        for token, amount, received in c["legs"]:
+            if received:
+                e = Event(c["timestamp"], c["order"], "conversion", amount, cost=amount / n)
+                e.cash, e.received = -amount / n, True
+            else:
+                e = Event(c["timestamp"], c["order"], "conversion", amount, price=(n - 1) / n)
+                e.cash = amount * (n - 1) / n
+            position(c["trader"], token).events.append(e)
 
     for p in positions.values():
         p.fold()

@@ -26,8 +26,8 @@ from subgraph_sim.process import start_sim
 pytestmark = pytest.mark.sim
 
 EXCHANGES = {V2.CTF_EXCHANGE_V2, V2.NEG_RISK_CTF_EXCHANGE_V2}
-ADDRESSES = sorted(EXCHANGES | {V2.CONDITIONAL_TOKENS})
-TOPIC0S = [C.topic0(t) for t in (C.OrderFilled, C.ConditionPreparation, C.ConditionResolution)]
+ADDRESSES = sorted(EXCHANGES | {V2.CONDITIONAL_TOKENS, V2.NEG_RISK_ADAPTER, V2.PUSD})
+TOPIC0S = [C.topic0(t) for t in C.EVENT_TYPES]
 
 
 @pytest.fixture(scope="module")
@@ -65,8 +65,11 @@ def test_crossing_world_is_deterministic(world, logs):
 
 def test_every_log_decodes_and_is_keyed_uniquely(logs, rows):
     assert logs and len(rows) == len(logs)
-    assert {r.contract for r in rows} <= EXCHANGES | {V2.CONDITIONAL_TOKENS}
-    assert {type(r) for r in rows} == {C.OrderFilled, C.ConditionPreparation, C.ConditionResolution}
+    assert {r.contract for r in rows} <= EXCHANGES | {
+        V2.CONDITIONAL_TOKENS, V2.NEG_RISK_ADAPTER, V2.PUSD
+    }  # fmt: skip
+    # fills, conditions, and the adapters' operations with their CTF and pUSD trail
+    assert {type(r) for r in rows} == set(C.EVENT_TYPES)
     keys = {(r.transaction_hash, r.log_index) for r in rows}
     assert len(keys) == len(rows)
     # Every log re-encodes to itself: the world's logs are what the contracts emit.

@@ -18,7 +18,17 @@ fills as (
 
 redemptions as (
 
-    select * from {{ ref('stg_polymarket__redemptions') }}
+    -- both eras': the activity subgraph's and the collateral adapters' (whoever's they are)
+    select
+        condition_id,
+        redeemed_at_epoch
+    from {{ ref('stg_polymarket__redemptions') }}
+    union all
+    select
+        condition_id,
+        operated_at_epoch as redeemed_at_epoch
+    from {{ ref('stg_polymarket__chain_position_operations') }}
+    where operation = 'redemption'
 
 ),
 

@@ -1,6 +1,6 @@
--- The data watermark: the newest event time among everything extracted (fills of both eras,
--- splits, merges, redemptions, whoever made them, and condition resolutions read from the
--- chain; not a condition's preparation). Windows end here, not at the wall clock.
+-- The data watermark: the newest event time among everything extracted (fills, splits,
+-- merges, redemptions and conversions of both eras, whoever made them, and condition
+-- resolutions read from the chain; not a condition's preparation). Windows end here, not at the wall clock.
 
 with
 
@@ -25,6 +25,12 @@ event_times as (
         max(redeemed_at_epoch) as max_epoch,
         max(extracted_at) as max_extracted_at
     from {{ ref('stg_polymarket__redemptions') }}
+    union all
+    -- the collateral adapters' splits, merges, redemptions and conversions
+    select
+        max(operated_at_epoch) as max_epoch,
+        max(extracted_at) as max_extracted_at
+    from {{ ref('stg_polymarket__chain_position_operations') }}
     union all
     select
         max(resolved_at_epoch) as max_epoch,

@@ -15,7 +15,10 @@
 -- then subgraph events by id, then chain events by (block, log index) (event_sort_key).
 -- Fills are one event; a split or merge is one event per outcome token of its condition
 -- (a buy or sell of every outcome at 1 / outcomes); a redemption is one event per redeemed
--- outcome, sold at its payout. Amounts are scaled integers (see macros/exact_arithmetic.sql):
+-- outcome, sold at its payout. Splits, merges and redemptions come from the V1 activity
+-- subgraph and, for the V2 era, from the collateral adapters' operations attributed to their
+-- users (int_position_operations_attributed), the same way; a V2 neg-risk conversion is one
+-- event per token it takes or gives (int_position_conversion_legs). Amounts are scaled integers (see macros/exact_arithmetic.sql):
 --   quantity_units  shares x 1e6 requested (null for a redemption: all held shares)
 --   cost_e24        what an increase pays, USDC x 1e24 (moves the average cost)
 --   price_e18       what a decrease realizes per share, x 1e18 (net of fee for fills)
@@ -43,24 +46,95 @@ all_fills as (
 
 ),
 
+chain_operations as (
+
+    select * from {{ ref('int_position_operations_attributed') }}
+
+),
+
 all_splits as (
 
-    select * from {{ ref('stg_polymarket__splits') }}
+    select
+        split_id,
+        '0' || split_id as event_sort_key,
+        split_at_epoch,
+        stakeholder_address,
+        condition_id,
+        amount_units,
+        extracted_at
+    from {{ ref('stg_polymarket__splits') }}
     where stakeholder_address not in {{ excluded_addresses_sql() }}
+    union all
+    select
+        operation_id as split_id,
+        event_sort_key,
+        operated_at_epoch as split_at_epoch,
+        trader_address as stakeholder_address,
+        condition_id,
+        amount_units,
+        extracted_at
+    from chain_operations
+    where operation = 'split'
 
 ),
 
 all_merges as (
 
-    select * from {{ ref('stg_polymarket__merges') }}
+    select
+        merge_id,
+        '0' || merge_id as event_sort_key,
+        merged_at_epoch,
+        stakeholder_address,
+        condition_id,
+        amount_units,
+        extracted_at
+    from {{ ref('stg_polymarket__merges') }}
     where stakeholder_address not in {{ excluded_addresses_sql() }}
+    union all
+    select
+        operation_id as merge_id,
+        event_sort_key,
+        operated_at_epoch as merged_at_epoch,
+        trader_address as stakeholder_address,
+        condition_id,
+        amount_units,
+        extracted_at
+    from chain_operations
+    where operation = 'merge'
 
 ),
 
 all_redemptions as (
 
-    select * from {{ ref('stg_polymarket__redemptions') }}
+    select
+        redemption_id,
+        '0' || redemption_id as event_sort_key,
+        redeemed_at_epoch,
+        redeemer_address,
+        condition_id,
+        index_sets,
+        payout_units,
+        extracted_at
+    from {{ ref('stg_polymarket__redemptions') }}
     where redeemer_address not in {{ excluded_addresses_sql() }}
+    union all
+    select
+        operation_id as redemption_id,
+        event_sort_key,
+        operated_at_epoch as redeemed_at_epoch,
+        trader_address as redeemer_address,
+        condition_id,
+        index_sets,
+        payout_units,
+        extracted_at
+    from chain_operations
+    where operation = 'redemption'
+
+),
+
+all_conversion_legs as (
+
+    select * from {{ ref('int_position_conversion_legs') }}
 
 ),
 
@@ -148,8 +222,16 @@ tokens as (
         from {{ ref('int_fills_attributed') }} as new_fills
         where new_fills.extracted_at > (select watermark.extracted_at from watermark)
         union
-        -- a fill event takes only its condition from the tokens: its position changes when
-        -- that does (a resolution alone changes the condition's splits, merges, redemptions)
+        select
+            new_legs.trader_address,
+            new_legs.token_id
+        from all_conversion_legs as new_legs
+        cross join watermark
+        where new_legs.extracted_at > watermark.extracted_at
+        union
+        -- a fill or conversion event takes only its condition from the tokens: its position
+        -- changes when that does (a resolution alone changes the condition's splits, merges,
+        -- redemptions)
         select distinct
             stored.trader_address,
             stored.token_id
@@ -157,7 +239,7 @@ tokens as (
         inner join changed_tokens
             on stored.token_id = changed_tokens.token_id
         where
-            stored.event_kind in ('buy', 'sell')
+            stored.event_kind in ('buy', 'sell', 'conversion')
             and stored.condition_id is distinct from changed_tokens.condition_id
         union
         select
@@ -225,6 +307,17 @@ tokens as (
 
     ),
 
+    conversion_legs as (
+
+        select all_conversion_legs.*
+        from all_conversion_legs
+        inner join changed_positions
+            on
+                all_conversion_legs.trader_address = changed_positions.trader_address
+                and all_conversion_legs.token_id = changed_positions.token_id
+
+    ),
+
 {% else %}
 
 fills as (
@@ -248,6 +341,12 @@ merge_sets as (
 redemptions as (
 
     select * from all_redemptions
+
+),
+
+conversion_legs as (
+
+    select * from all_conversion_legs
 
 ),
 
@@ -306,7 +405,7 @@ split_events as (
         tokens.token_id,
         splits.condition_id,
         splits.split_id as event_id,
-        '0' || splits.split_id as event_sort_key,
+        splits.event_sort_key,
         'split' as event_kind,
         splits.split_at_epoch as event_epoch,
         true as is_increase,
@@ -330,7 +429,7 @@ merge_events as (
         tokens.token_id,
         merge_sets.condition_id,
         merge_sets.merge_id as event_id,
-        '0' || merge_sets.merge_id as event_sort_key,
+        merge_sets.event_sort_key,
         'merge' as event_kind,
         merge_sets.merged_at_epoch as event_epoch,
         false as is_increase,
@@ -395,7 +494,7 @@ redemption_events as (
         redeemed_tokens.token_id,
         redemptions.condition_id,
         redemptions.redemption_id as event_id,
-        '0' || redemptions.redemption_id as event_sort_key,
+        redemptions.event_sort_key,
         'redemption' as event_kind,
         redemptions.redeemed_at_epoch as event_epoch,
         false as is_increase,
@@ -424,6 +523,33 @@ redemption_events as (
 
 ),
 
+conversion_events as (
+
+    -- the condition from the token enumeration, as for fills
+    select
+        conversion_legs.trader_address,
+        conversion_legs.token_id,
+        tokens.condition_id,
+        conversion_legs.event_id,
+        conversion_legs.event_sort_key,
+        'conversion' as event_kind,
+        conversion_legs.event_epoch,
+        conversion_legs.is_increase,
+        conversion_legs.quantity_units,
+        conversion_legs.cost_e24,
+        conversion_legs.price_e18,
+        conversion_legs.cash_e24,
+        cast(null as {{ int_type() }}) as fill_usdc_units,
+        greatest(
+            conversion_legs.extracted_at,
+            coalesce(tokens.extracted_at, conversion_legs.extracted_at)
+        ) as extracted_at
+    from conversion_legs
+    left join tokens
+        on conversion_legs.token_id = tokens.token_id
+
+),
+
 position_events as (
 
     select * from fill_events
@@ -433,6 +559,8 @@ position_events as (
     select * from merge_events
     union all
     select * from redemption_events
+    union all
+    select * from conversion_events
 
 )
 {%- if is_incremental() %},

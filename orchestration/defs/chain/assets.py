@@ -37,7 +37,7 @@ def build_chain_assets() -> dg.AssetsDefinition:
         warehouse: WarehouseResource,
         chain: ChainResource,
     ):
-        """V2 exchange fills, condition preparations and resolutions, and their block hashes."""
+        """V2 exchange fills, conditions, adapter operations and transfers, and block hashes."""
         client = chain.client()
         with fail_at_once_on_rejection(), client, warehouse.connect() as wh:
             result = extract_chain(
@@ -48,6 +48,7 @@ def build_chain_assets() -> dg.AssetsDefinition:
                 max_block_range=chain.max_block_range,
                 reorg_window=chain.window,
                 workers=config.workers,
+                adapters=chain.adapters,
                 progress=context.log.info,
                 warn=context.log.warning,
             )
