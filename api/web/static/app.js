@@ -99,7 +99,7 @@
       stroke: "#0b4f9c", width: 2, fill: "rgba(11, 79, 156, 0.08)",
     });
     make("chart-volume", "Volume", series.volume, {
-      stroke: "#4a4a4a", fill: "rgba(74, 74, 74, 0.55)",
+      stroke: "#6b3fa0", fill: "#6b3fa0",
       paths: uPlot.paths.bars({ size: [0.7, 40] }), points: { show: false },
     });
     window.addEventListener("resize", () => {
