@@ -24,6 +24,7 @@ from api.metrics import MetricsMiddleware
 from api.models import WALLET_EXAMPLE, WALLET_HELP
 from api.routes import API_PREFIX, admin, health, markets, traders
 from api.warehouse import WarehouseUnavailable
+from api.web import routes as web
 
 __all__ = ["API_PREFIX", "app", "create_app"]
 
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(markets.router)
     app.include_router(admin.router)
     app.include_router(health.router)
+    web.install(app)
 
     @app.exception_handler(WarehouseUnavailable)
     async def warehouse_unavailable(request: Request, exc: WarehouseUnavailable) -> JSONResponse:

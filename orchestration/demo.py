@@ -9,7 +9,9 @@
    run shows in the UI), into the warehouse: PostgreSQL when DATABASE_URL is set, else the
    DuckDB file of DUCKDB_PATH, whose marts are published to SNAPSHOT_DIR for the API.
 3. `dagster-webserver`, `dagster-daemon` (schedules, sensors, the run queue) and the read API
-   start, each in its own process group, with the same environment. The daemon's
+   start, each in its own process group, with the same environment. The API serves the web
+   leaderboard at its root: its URL is printed, and opened in a browser where there is a
+   desktop (not with --no-browser). The daemon's
    `source_head_sensor` and the eager automation keep the marts following the source.
 4. Ctrl-C (SIGINT) or SIGTERM stops them all: SIGTERM to each process group, a wait, then
    SIGKILL for anything left, then the local subgraph.
@@ -24,6 +26,7 @@ import signal
 import subprocess
 import sys
 import time
+import webbrowser
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -211,6 +214,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--webserver-port", type=int, default=3000)
     parser.add_argument("--api-port", type=int, default=8000)
     parser.add_argument("--no-webserver", action="store_true", help="skip the Dagster UI")
+    parser.add_argument(
+        "--no-browser", action="store_true", help="do not open the leaderboard in a browser"
+    )
     parser.add_argument("--state-dir", help="DAGSTER_HOME, warehouse and snapshot under here")
     parser.add_argument(
         "--exit-after", type=float, help="stop after this many seconds of serving (tests)"
@@ -342,7 +348,9 @@ def _serve(args: argparse.Namespace, log_dir: Path) -> list[Child]:
 
 def _announce(args: argparse.Namespace, children: list[Child], log_dir: Path) -> None:
     api = f"http://127.0.0.1:{args.api_port}"
+    leaderboard = f"{api}/"
     print("polyboard is running:")
+    print(f"  leaderboard  {leaderboard}  (the web pages: traders, charts, positions)")
     if not args.no_webserver:
         print(f"  Dagster UI   http://127.0.0.1:{args.webserver_port}  (assets, runs, automation)")
     print(f"  API          {api}/docs")
@@ -350,6 +358,15 @@ def _announce(args: argparse.Namespace, children: list[Child], log_dir: Path) ->
     print(f"  try:         curl '{api}/api/v1/traders/leaderboard?timeframe=7d'")
     print("New source blocks are fetched within ~30 s (source_head_sensor); the marts and the")
     print("API follow by eager automation. Ctrl-C stops everything.\n", flush=True)
+    if not args.no_browser and _has_display():
+        webbrowser.open(leaderboard)
+
+
+def _has_display() -> bool:
+    # Without a desktop, webbrowser would start a text browser in this terminal: print only.
+    return sys.platform == "darwin" or bool(
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    )
 
 
 def _follow(children: list[Child], exit_after: float | None) -> None:

@@ -14,7 +14,7 @@ from fastapi import APIRouter, HTTPException, Request, Response
 
 from api import queries
 from api.cache import params_hash
-from api.deps import StateDep, WalletPath
+from api.deps import AppState, StateDep, WalletPath
 from api.metrics import LEADERBOARD_READS
 from api.models import (
     DailyStatPublic,
@@ -90,7 +90,11 @@ async def get_leaderboard(request: Request, state: StateDep) -> Response:
     """Traders eligible in the window (at least `min_trades` fills and `min_volume` USDC),
     ranked with SQL RANK() by the sort column: ties share a rank and display in wallet order.
     Windows end at `as_of`, the newest extracted event, not the wall clock."""
-    query = parse_query(LeaderboardQuery, request)
+    return _json(await leaderboard_body(state, parse_query(LeaderboardQuery, request)))
+
+
+async def leaderboard_body(state: AppState, query: LeaderboardQuery) -> bytes:
+    """The cached JSON body of one leaderboard page (the API route and the web page)."""
     timeframe, sort_by, order, page, limit = (
         query.timeframe,
         query.sort_by,
@@ -166,13 +170,12 @@ async def get_leaderboard(request: Request, state: StateDep) -> Response:
         )
         return dump_json(body, query.decimals)
 
-    body = await state.cache.get_or_compute(
+    return await state.cache.get_or_compute(
         "leaderboard",
         _cache_parts(query.decimals, timeframe.value, params_hash(params)),
         settings.leaderboard_cache_ttl,
         compute,
     )
-    return _json(body)
 
 
 @router.get(
@@ -184,7 +187,11 @@ async def get_leaderboard(request: Request, state: StateDep) -> Response:
 )
 async def search_traders(request: Request, state: StateDep) -> Response:
     """Wallets starting with `q` (case-insensitive), most active first (fills, then volume)."""
-    query = parse_query(SearchQuery, request)
+    return _json(await search_body(state, parse_query(SearchQuery, request)))
+
+
+async def search_body(state: AppState, query: SearchQuery) -> bytes:
+    """The cached JSON body of a wallet search (the API route and the web page)."""
     q, limit = query.q, query.limit
     prefix = q.lower()
     if not prefix.startswith("0x"):
@@ -198,13 +205,12 @@ async def search_traders(request: Request, state: StateDep) -> Response:
         )
         return dump_json(body, query.decimals)
 
-    body = await state.cache.get_or_compute(
+    return await state.cache.get_or_compute(
         "search",
         _cache_parts(query.decimals, params_hash({"prefix": prefix, "limit": limit})),
         state.settings.leaderboard_cache_ttl,
         compute,
     )
-    return _json(body)
 
 
 @router.get(
@@ -217,7 +223,14 @@ async def search_traders(request: Request, state: StateDep) -> Response:
 async def get_trader(wallet_address: WalletPath, request: Request, state: StateDep) -> Response:
     """Lifetime totals, PnL/volume/trades over 1d, 7d, 30d and all, the trader's leaderboard
     ranks, its most recently active positions and the daily series of its last active days."""
-    query = parse_query(TraderQuery, request)
+    body = await trader_body(state, wallet_address, parse_query(TraderQuery, request))
+    if body is None:
+        raise HTTPException(404, f"no trader {wallet_address} in the marts")
+    return _json(body)
+
+
+async def trader_body(state: AppState, wallet_address: str, query: TraderQuery) -> bytes | None:
+    """The cached JSON body of one trader, None when the marts do not have the wallet."""
     warehouse = state.warehouse
     wallet = {"wallet": wallet_address}
 
@@ -243,15 +256,12 @@ async def get_trader(wallet_address: WalletPath, request: Request, state: StateD
         )
         return dump_json(body, query.decimals)
 
-    body = await state.cache.get_or_compute(
+    return await state.cache.get_or_compute(
         "trader",
         _cache_parts(query.decimals, wallet_address),
         state.settings.trader_cache_ttl,
         compute,
     )
-    if body is None:
-        raise HTTPException(404, f"no trader {wallet_address} in the marts")
-    return _json(body)
 
 
 @router.get(
@@ -266,7 +276,16 @@ async def get_trader_statistics(
 ) -> Response:
     """One entry per UTC day with activity: fills, volume, cash flow, realized PnL, and the
     end-of-day state (cumulative PnL = realized + unrealized, open positions)."""
-    query = parse_query(StatisticsQuery, request)
+    body = await statistics_body(state, wallet_address, parse_query(StatisticsQuery, request))
+    if body is None:
+        raise HTTPException(404, f"no trader {wallet_address} in the marts")
+    return _json(body)
+
+
+async def statistics_body(
+    state: AppState, wallet_address: str, query: StatisticsQuery
+) -> bytes | None:
+    """The cached JSON body of a trader's daily series, None for a wallet not in the marts."""
     date_from, date_to = query.date_from, query.date_to
     warehouse = state.warehouse
 
@@ -290,7 +309,7 @@ async def get_trader_statistics(
         )
         return dump_json(body, query.decimals)
 
-    body = await state.cache.get_or_compute(
+    return await state.cache.get_or_compute(
         "trader_stats",
         _cache_parts(
             query.decimals, wallet_address, params_hash({"from": date_from, "to": date_to})
@@ -298,9 +317,6 @@ async def get_trader_statistics(
         state.settings.trader_stats_cache_ttl,
         compute,
     )
-    if body is None:
-        raise HTTPException(404, f"no trader {wallet_address} in the marts")
-    return _json(body)
 
 
 @router.get(
@@ -314,7 +330,16 @@ async def get_trader_positions(
     wallet_address: WalletPath, request: Request, state: StateDep
 ) -> Response:
     """One entry per position (trader, outcome token), newest activity first."""
-    query = parse_query(PositionsQuery, request)
+    body = await positions_body(state, wallet_address, parse_query(PositionsQuery, request))
+    if body is None:
+        raise HTTPException(404, f"no trader {wallet_address} in the marts")
+    return _json(body)
+
+
+async def positions_body(
+    state: AppState, wallet_address: str, query: PositionsQuery
+) -> bytes | None:
+    """The cached JSON body of one page of a trader's positions, None for an unknown wallet."""
     status, outcome, page, limit = query.status, query.outcome, query.page, query.limit
     status_filter = None if status is PositionStatus.all else status.value
     outcome_filter = outcome.value if outcome is not None else None
@@ -353,12 +378,9 @@ async def get_trader_positions(
     key = params_hash(
         {"status": status.value, "outcome": outcome_filter, "page": page, "limit": limit}
     )
-    body = await state.cache.get_or_compute(
+    return await state.cache.get_or_compute(
         "trader_positions",
         _cache_parts(query.decimals, wallet_address, key),
         state.settings.trader_cache_ttl,
         compute,
     )
-    if body is None:
-        raise HTTPException(404, f"no trader {wallet_address} in the marts")
-    return _json(body)

@@ -167,3 +167,10 @@ def redis_client() -> Iterator[redis.Redis]:
     client = redis.Redis.from_url(REDIS_TEST_URL)
     yield client
     client.close()
+
+
+@pytest.fixture(scope="session")
+def web_server(request) -> Iterator[LiveServer]:
+    """The app (API and pages) over the DuckDB snapshot of the tiny marts."""
+    with LiveServer(settings_for("duckdb", request)) as server:
+        yield server

@@ -146,6 +146,7 @@ def test_demo_serves_a_leaderboard_and_leaves_nothing_after_ctrl_c(tmp_path):
     env = embedded_env(tmp_path)
     command = [sys.executable, "-m", "orchestration.demo", "--dataset", "tiny", "--sim-port", "0"]
     command += ["--api-port", str(api_port), "--webserver-port", str(webserver_port)]
+    command += ["--no-browser"]
     demo = subprocess.Popen(
         [*command, "--state-dir", str(tmp_path / "state")],
         cwd=REPO_ROOT,
@@ -170,6 +171,11 @@ def test_demo_serves_a_leaderboard_and_leaves_nothing_after_ctrl_c(tmp_path):
             assert demo.poll() is None and time.monotonic() < deadline, "never announced"
             time.sleep(0.5)
         assert requests.get(f"http://127.0.0.1:{webserver_port}/server_info").status_code == 200
+        # It opens on the web leaderboard, which lists the API's traders.
+        assert f"leaderboard  {base}/ " in (tmp_path / "demo.log").read_text(errors="replace")
+        page = requests.get(f"{base}/", timeout=10)
+        assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+        assert 'id="leaderboard"' in page.text and "<tr data-wallet=" in page.text
         family = descendants(demo.pid)
         assert len(family) >= 4, "the sim, the daemon, the webserver and the API"
         # Ctrl-C in a terminal: SIGINT to the launcher's process group.
