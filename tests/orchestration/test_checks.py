@@ -78,3 +78,32 @@ def test_checks_run_as_part_of_the_dagster_definitions(live_sim, duckdb_path):
     evaluations = result.get_asset_check_evaluations()
     assert [e.check_name for e in evaluations] == ["orderbook_source_fresh"]
     assert not evaluations[0].passed
+
+
+@pytest.mark.parametrize("covered", [False, True])
+def test_a_subgraph_frozen_at_the_cutover_is_complete_where_the_chain_reads_v2(covered):
+    """The crossing world's subgraphs stop at the 2026-04-28 cutover, as the real ones did: with
+    the chain source on they hold all of their era; without it they are stale."""
+    with start_sim("crossing") as sim:
+        resource = SubgraphsResource(pnl_url=sim.url("pnl"), max_attempts=2)
+        far_later = 1_790_000_000  # months after the cutover
+        verdict = source_verdict(
+            resource, "pnl", max_lag_seconds=600, now=far_later, chain_covers_v2=covered
+        )
+    assert verdict.passed is covered, verdict.description
+    if covered:
+        assert "holds the V1 era to the 2026-04-28 cutover" in verdict.description
+    else:
+        assert "lags" in verdict.description
+
+
+def test_a_subgraph_that_stopped_before_the_cutover_is_stale_even_with_the_chain():
+    with start_sim("tiny", end_time=1_777_334_400 - 30 * 86400) as sim:
+        verdict = source_verdict(
+            SubgraphsResource(pnl_url=sim.url("pnl"), max_attempts=2),
+            "pnl",
+            max_lag_seconds=600,
+            now=1_790_000_000,
+            chain_covers_v2=True,
+        )
+    assert not verdict.passed and "lags" in verdict.description

@@ -8,7 +8,12 @@ import dagster as dg
 
 from orchestration.defs.polymarket import assets as raw_assets
 from orchestration.defs.polymarket import checks as raw_checks
-from orchestration.defs.resources import PipelineSettings, SubgraphsResource, WarehouseResource
+from orchestration.defs.resources import (
+    ChainResource,
+    PipelineSettings,
+    SubgraphsResource,
+    WarehouseResource,
+)
 from orchestration.lib.addresses import DEFAULT_EXCLUDED_ADDRESSES
 from orchestration.lib.entities import ORDER_FILLED_EVENTS, USER_POSITIONS, Entity
 from orchestration.lib.warehouse import Warehouse
@@ -92,6 +97,7 @@ def resources(sim, database_url: str | None, duckdb_path: str | None, **settings
             max_attempts=10,
         ),
         "settings": PipelineSettings(**settings),
+        "chain": ChainResource(),  # the chain source off: the subgraph-only checks
     }
 
 

@@ -1,14 +1,27 @@
 """Source checks: each subgraph must be indexing cleanly, be fresh (DESIGN R7) and not have
-gone back behind what the warehouse already holds."""
+gone back behind what the warehouse already holds.
+
+Polymarket's official subgraphs stopped at the V2 migration (2026-04-28). Where the chain
+source reads the V2 era (POLYGON_RPC_URL set), a subgraph whose head reached the cutover holds
+all of its history and is not stale: its check passes and says so. Without the chain, or for a
+subgraph that stopped before the cutover, the lag fails the check as before."""
 
 import time
 
 import dagster as dg
 
-from orchestration.defs.resources import PipelineSettings, SubgraphsResource, WarehouseResource
+from orchestration.defs.resources import (
+    ChainResource,
+    PipelineSettings,
+    SubgraphsResource,
+    WarehouseResource,
+)
 from orchestration.lib.entities import CONDITIONS, ENTITIES, ORDER_FILLED_EVENTS, SPLITS
 from orchestration.lib.subgraph import SubgraphError
 from orchestration.lib.warehouse import Warehouse
+
+# 2026-04-28T00:00:00Z: the day Polymarket's V1 exchanges stopped and V2 took over.
+V2_CUTOVER = 1_777_334_400
 
 
 def loaded_block(warehouse: Warehouse, subgraph: str) -> int:
@@ -23,9 +36,11 @@ def source_verdict(
     max_lag_seconds: int,
     now: float | None = None,
     loaded: int = 0,
+    chain_covers_v2: bool = False,
 ) -> dg.AssetCheckResult:
-    """Pass when `_meta` answers, reports no indexing errors, lags at most the threshold and
-    serves a block at or after `loaded`, the newest one the warehouse already holds."""
+    """Pass when `_meta` answers, reports no indexing errors, lags at most the threshold (or,
+    with `chain_covers_v2`, reached the V2 cutover) and serves a block at or after `loaded`,
+    the newest one the warehouse already holds."""
     client = subgraphs.client(subgraph)
     try:
         meta = client.meta()
@@ -39,7 +54,8 @@ def source_verdict(
     problems = []
     if meta.has_indexing_errors:
         problems.append(f"{client.name} reports indexing errors")
-    if lag > max_lag_seconds:
+    complete = chain_covers_v2 and meta.block_timestamp >= V2_CUTOVER
+    if lag > max_lag_seconds and not complete:
         problems.append(
             f"{client.name} lags {lag} s behind the wall clock (max {max_lag_seconds} s)"
         )
@@ -50,7 +66,13 @@ def source_verdict(
         )
     return dg.AssetCheckResult(
         passed=not problems,
-        description="; ".join(problems) or f"{client.name} is {lag} s behind, indexing cleanly",
+        description="; ".join(problems)
+        or (
+            f"{client.name} holds the V1 era to the 2026-04-28 cutover (head {lag} s old); "
+            "the V2 era is read from the chain"
+            if complete and lag > max_lag_seconds
+            else f"{client.name} is {lag} s behind, indexing cleanly"
+        ),
         metadata={
             "source": client.name,
             "url": client.url,
@@ -60,6 +82,7 @@ def source_verdict(
             "max_lag_seconds": max_lag_seconds,
             "has_indexing_errors": meta.has_indexing_errors,
             "loaded_block": loaded,
+            "v1_era_complete": complete,
             "deployment": meta.deployment,
         },
     )
@@ -70,16 +93,25 @@ def _source_check(subgraph: str, asset_key: list[str]) -> dg.AssetChecksDefiniti
         asset=dg.AssetKey(asset_key),
         name=f"{subgraph}_source_fresh",
         description=f"The {subgraph} subgraph indexes without errors, lags at most "
-        "SOURCE_MAX_LAG_SECONDS behind the wall clock and serves no older block than the one "
-        "already loaded.",
+        "SOURCE_MAX_LAG_SECONDS behind the wall clock (or, with the chain source on, reached the "
+        "V2 cutover) and serves no older block than the one already loaded.",
         blocking=False,
     )
     def _check(
-        subgraphs: SubgraphsResource, settings: PipelineSettings, warehouse: WarehouseResource
+        subgraphs: SubgraphsResource,
+        settings: PipelineSettings,
+        warehouse: WarehouseResource,
+        chain: ChainResource,
     ) -> dg.AssetCheckResult:
         with warehouse.connect() as wh:
             loaded = loaded_block(wh, subgraph)
-        return source_verdict(subgraphs, subgraph, settings.source_max_lag_seconds, loaded=loaded)
+        return source_verdict(
+            subgraphs,
+            subgraph,
+            settings.source_max_lag_seconds,
+            loaded=loaded,
+            chain_covers_v2=bool(chain.rpc_url),
+        )
 
     return _check
 
