@@ -32,14 +32,14 @@ def serial(name: str) -> dict[str, str]:
 # the automation still catches what a manual materialization or a backfill lands.
 # positions hang off the fills (the top traders): their own job syncs them and their view
 FETCHED = ((POLYMARKET | CHAIN) - POSITIONS).downstream() - POSITIONS.downstream()
-# The staging views the fetched models read from sources this job does not extract (the
-# chain's tables where the chain source is off, the metadata's): a first fetch into a new
-# warehouse must create them too. Views cost nothing to (re)create.
-STAGING_READ = FETCHED.upstream() & dg.AssetSelection.groups("staging")
+# The models the fetched ones read that hang off sources this job does not extract (the
+# chain's tables where the chain source is off, the market metadata): a first fetch into a new
+# warehouse must create them too. Over empty or unchanged sources they cost next to nothing.
+MODELS_READ = FETCHED.upstream() & dg.AssetSelection.groups("staging", "intermediate", "marts")
 
 fetch_traders_job = dg.define_asset_job(
     "fetch_traders_job",
-    selection=FETCHED | STAGING_READ,
+    selection=FETCHED | MODELS_READ,
     description=(
         "Trades, activity and reference entities from the subgraphs into raw tables, "
         "then the dbt models and the API publication that follow from them."
