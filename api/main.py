@@ -22,7 +22,7 @@ from api.config import Settings, get_settings
 from api.deps import AppState
 from api.metrics import MetricsMiddleware
 from api.models import WALLET_EXAMPLE, WALLET_HELP
-from api.routes import API_PREFIX, admin, health, markets, traders
+from api.routes import API_PREFIX, admin, health, markets, sources, traders
 from api.warehouse import WarehouseUnavailable
 from api.web import routes as web
 
@@ -85,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.include_router(traders.router)
     app.include_router(markets.router)
+    app.include_router(sources.router)
     app.include_router(admin.router)
     app.include_router(health.router)
     web.install(app)

@@ -365,6 +365,25 @@ class MarketDetailPublic(_Public):
     as_of: UtcDatetime | None = None
 
 
+class SourcePublic(_Public):
+    source: str = Field(
+        description="orderbook, pnl, activity (the subgraphs), chain (Polygon), gamma (metadata).",
+        examples=["chain"],
+    )
+    head_at: UtcDatetime | None = Field(
+        description="Time of the newest block the source served at its last read."
+    )
+    read_at: UtcDatetime = Field(description="When that read landed in the warehouse.")
+    lag_seconds: int | None = Field(
+        description="read_at - head_at: how far behind its chain the source was.", examples=[12]
+    )
+
+
+class SourcesPublic(_Public):
+    sources: list[SourcePublic]
+    as_of: UtcDatetime | None = Field(description="The data watermark of the marts served.")
+
+
 class ErrorPublic(BaseModel):
     detail: str = Field(description="What went wrong.", examples=["trader not found"])
 

@@ -401,3 +401,10 @@ MARKET_TRADERS = """
     order by rank, wallet_address
     limit %(limit)s
 """
+
+
+SOURCE_FRESHNESS = """
+    select source, head_at, read_at, lag_seconds
+    from marts.source_freshness
+    order by source
+"""

@@ -283,8 +283,10 @@ def _source(args: argparse.Namespace):
     # The local chain: a world without a V2 era serves an empty one. Its blocks come every 2 s,
     # so a few confirmations keep the boards moving while one watches.
     os.environ["POLYGON_RPC_URL"] = sim.rpc_url
+    os.environ["GAMMA_API_URL"] = sim.gamma_url
     os.environ.setdefault("CHAIN_CONFIRMATIONS", str(DEMO_CHAIN_CONFIRMATIONS))
     print(f"  {'chain':9} {sim.rpc_url}")
+    print(f"  {'gamma':9} {sim.gamma_url}")
     return sim
 
 

@@ -65,14 +65,7 @@ def ago(value: str | None, now: datetime | None = None) -> str:
     moment = parse_time(value)
     if moment is None:
         return "unknown"
-    seconds = max(0, int(((now or datetime.now(UTC)) - moment).total_seconds()))
-    if seconds < 90:
-        return f"{seconds} s"
-    if seconds < 90 * 60:
-        return f"{round(seconds / 60)} min"
-    if seconds < 36 * 3600:
-        return f"{round(seconds / 3600)} h"
-    return f"{round(seconds / 86400)} days"
+    return duration(int(((now or datetime.now(UTC)) - moment).total_seconds()))
 
 
 def sign_class(value: float | None) -> str:
@@ -94,3 +87,39 @@ FILTERS = {
     "ago": ago,
     "sign_class": sign_class,
 }
+
+
+def duration(seconds: int | None) -> str:
+    """A length of time in plain words: '12 s', '5 min', '3 h', '2 days'."""
+    if seconds is None:
+        return "unknown"
+    seconds = max(0, int(seconds))
+    if seconds < 90:
+        return f"{seconds} s"
+    if seconds < 90 * 60:
+        return f"{round(seconds / 60)} min"
+    if seconds < 36 * 3600:
+        return f"{round(seconds / 3600)} h"
+    return f"{round(seconds / 86400)} days"
+
+
+# 2026-04-28T00:00:00Z: Polymarket's V1 subgraphs stopped at the V2 migration.
+V2_CUTOVER = datetime(2026, 4, 28, tzinfo=UTC)
+SUBGRAPHS = ("orderbook", "pnl", "activity")
+
+
+def source_lags(sources: list[dict], now: datetime | None = None) -> list[str]:
+    """Each source's lag in plain words: 'chain 12 s behind'; a subgraph frozen at the V2
+    cutover, where the chain reads the V2 era, as complete; the metadata by its last read."""
+    now = now or datetime.now(UTC)
+    chain = any(s["source"] == "chain" for s in sources)
+    words = []
+    for s in sources:
+        head = parse_time(s["head_at"])
+        if s["source"] == "gamma":
+            words.append(f"market names read {ago(s['read_at'], now)} ago")
+        elif s["source"] in SUBGRAPHS and chain and head is not None and head >= V2_CUTOVER:
+            words.append(f"{s['source']}: V1 history, complete to the 2026-04-28 cutover")
+        else:
+            words.append(f"{s['source']} {duration(s['lag_seconds'])} behind")
+    return words

@@ -36,6 +36,7 @@ from api.params import (
     parse_query,
 )
 from api.routes import traders
+from api.routes.sources import sources_body
 from api.warehouse import WarehouseUnavailable
 from api.web import format as fmt
 
@@ -110,11 +111,20 @@ def _unavailable(request: Request, exc: WarehouseUnavailable) -> Response:
     return response
 
 
-def _freshness(as_of: str | None) -> dict[str, str] | None:
-    """The data's watermark in plain words, as of this page."""
+async def _freshness(state: StateDep, as_of: str | None) -> dict[str, Any] | None:
+    """The data's watermark and each source's lag in plain words, as of this page."""
     if as_of is None:
         return None
-    return {"as_of": fmt.utc_time(as_of), "age": fmt.ago(as_of, datetime.now(UTC))}
+    try:
+        sources = orjson.loads(await sources_body(state))["sources"]
+    except WarehouseUnavailable:  # an older publication without the freshness mart
+        sources = []
+    now = datetime.now(UTC)
+    return {
+        "as_of": fmt.utc_time(as_of),
+        "age": fmt.ago(as_of, now),
+        "sources": fmt.source_lags(sources, now),
+    }
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -153,7 +163,7 @@ async def leaderboard_page(request: Request, state: StateDep) -> Response:
         sort_link=sort_link,
         timeframes=[(t.value, TIMEFRAME_LABELS[t.value]) for t in Timeframe],
         sort_labels=SORT_LABELS,
-        freshness=_freshness(board["as_of"]),
+        freshness=await _freshness(state, board["as_of"]),
         thresholds_changed=query.min_trades is not None or query.min_volume is not None,
     )
 
@@ -210,7 +220,9 @@ async def trader_page(wallet: str, request: Request, state: StateDep) -> Respons
             "unknown_trader.html",
             404,
             wallet=wallet,
-            freshness=_freshness(state.warehouse.as_of and _iso(state.warehouse.as_of)),
+            freshness=await _freshness(
+                state, state.warehouse.as_of and _iso(state.warehouse.as_of)
+            ),
         )
     detail = orjson.loads(trader)
     daily = orjson.loads(series)["series"]
@@ -245,7 +257,7 @@ async def trader_page(wallet: str, request: Request, state: StateDep) -> Respons
         positions_query=positions_query,
         statuses=POSITION_STATUSES,
         link=lambda **changes: _link(f"/traders/{wallet}", current, **changes),
-        freshness=_freshness(detail["as_of"]),
+        freshness=await _freshness(state, detail["as_of"]),
     )
 
 

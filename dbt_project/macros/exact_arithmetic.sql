@@ -123,3 +123,14 @@
         when share_units > 0 then {{ price(idiv('usdc_units * ' ~ e18(), 'share_units')) }}
     end as price
 {%- endmacro %}
+
+{#- An integer field of a JSON text column (null when absent). -#}
+{% macro json_int(column, key) -%}
+    {{ return(adapter.dispatch('json_int', 'polyboard')(column, key)) }}
+{%- endmacro %}
+{% macro default__json_int(column, key) -%}
+    cast(cast({{ column }} as json) ->> '{{ key }}' as bigint)
+{%- endmacro %}
+{% macro duckdb__json_int(column, key) -%}
+    cast(json_extract_string({{ column }}, '$.{{ key }}') as bigint)
+{%- endmacro %}

@@ -122,3 +122,26 @@ def test_static_files_are_served_and_nothing_points_off_this_server(client):
         # Links out are fine (they are not fetched); a script, style or image never is.
         loaded = re.findall(r'<(?:script|link|img)[^>]+(?:src|href)="([^"]+)"', html)
         assert all(s.startswith(("/", "data:")) for s in loaded), loaded
+
+
+def test_each_sources_lag_in_plain_words():
+    from datetime import UTC, datetime
+
+    from api.web.format import source_lags
+
+    now = datetime(2026, 12, 6, 14, 5, tzinfo=UTC)
+    sources = [
+        {"source": "chain", "head_at": "2026-12-06T14:04:48Z", "read_at": "2026-12-06T14:05:00Z",
+         "lag_seconds": 12},
+        {"source": "gamma", "head_at": None, "read_at": "2026-12-06T14:00:00Z",
+         "lag_seconds": None},
+        {"source": "orderbook", "head_at": "2026-04-28T11:00:00Z",
+         "read_at": "2026-12-06T14:05:00Z", "lag_seconds": 19_000_000},
+    ]  # fmt: skip
+    assert source_lags(sources, now) == [
+        "chain 12 s behind",
+        "market names read 5 min ago",
+        "orderbook: V1 history, complete to the 2026-04-28 cutover",
+    ]
+    # Without the chain the frozen subgraph is just behind, and says how far.
+    assert source_lags(sources[2:], now) == ["orderbook 220 days behind"]

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -40,6 +41,9 @@ def embedded_env(tmp: Path, sim=None) -> dict[str, str]:
         env.pop(f"SUBGRAPH_{subgraph.upper()}_URL", None)
         if sim is not None:
             env[f"SUBGRAPH_{subgraph.upper()}_URL"] = sim.url(subgraph)
+    env.pop("GAMMA_API_URL", None)
+    if sim is not None:
+        env["GAMMA_API_URL"] = sim.gamma_url
     return env
 
 
@@ -126,8 +130,23 @@ def test_pipeline_then_api_serves_the_marts(sim_tiny, tmp_path):
         body = requests.get(
             f"{base}/api/v1/traders/leaderboard", params={"timeframe": "7d", "limit": 100}
         ).json()
+        sources = requests.get(f"{base}/api/v1/sources").json()["sources"]
+        footer = requests.get(f"{base}/").text
     finally:
         stop_group(api)
+
+    # Each subgraph's freshness as the pipeline read it: the head block's time and the lag.
+    head_time = sim_tiny.state()["head_timestamp"]
+    by_source = {s["source"]: s for s in sources}
+    assert set(by_source) == {"orderbook", "pnl", "activity", "gamma"}
+    assert by_source.pop("gamma")["head_at"] is None  # metadata has no blocks, only reads
+    for source in by_source.values():
+        assert source["head_at"] == datetime.fromtimestamp(head_time, UTC).strftime(
+            "%Y-%m-%dT%H:%M:%SZ"
+        )
+        read_at = datetime.fromisoformat(source["read_at"].replace("Z", "+00:00"))
+        assert source["lag_seconds"] == int(read_at.timestamp()) - head_time
+        assert f"{source['source']} " in footer and " behind" in footer
 
     assert body["total"] == len(marts)
     served = [

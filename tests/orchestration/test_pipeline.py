@@ -20,6 +20,7 @@ def full_sync(tmp_path_factory):
     with start_sim("tiny") as sim, pytest.MonkeyPatch.context() as env:
         for subgraph in ("orderbook", "pnl", "activity"):
             env.setenv(f"SUBGRAPH_{subgraph.upper()}_URL", sim.url(subgraph))
+        env.setenv("GAMMA_API_URL", sim.gamma_url)
         env.delenv("DATABASE_URL", raising=False)
         env.setenv("DUCKDB_PATH", str(tmp / "warehouse.duckdb"))
         env.setenv("SNAPSHOT_DIR", str(tmp / "snapshot"))

@@ -39,6 +39,7 @@ def test_a_source_with_no_events_yet_builds_every_mart(tmp_path):
     with start_sim("tiny", fills=0) as sim, pytest.MonkeyPatch.context() as env:
         for subgraph in ("orderbook", "pnl", "activity"):
             env.setenv(f"SUBGRAPH_{subgraph.upper()}_URL", sim.url(subgraph))
+        env.setenv("GAMMA_API_URL", sim.gamma_url)
         env.delenv("DATABASE_URL", raising=False)
         env.setenv("DUCKDB_PATH", str(tmp_path / "warehouse.duckdb"))
         env.setenv("SNAPSHOT_DIR", str(tmp_path / "snapshot"))
