@@ -115,3 +115,15 @@ def test_unknown_category_is_a_422_listing_the_categories(served, route):
     assert error["loc"] == ["query", "category"]
     for category in Category:
         assert f"'{category.value}'" in error["msg"]
+
+
+def test_the_api_knows_the_categories_the_marts_assign():
+    """The 422's list is the dbt macro's list (and the reference's), in the same order."""
+    import re
+    from pathlib import Path
+
+    from tests.reference.market_metadata import CATEGORY_OF_SLUG
+
+    macro = Path(__file__).parents[2] / "dbt_project" / "macros" / "categories.sql"
+    assigned = re.findall(r"\('([a-z]+)', '[a-z-]+'\)", macro.read_text())
+    assert assigned == [c.value for c in Category] == list(CATEGORY_OF_SLUG.values())
