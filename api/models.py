@@ -78,6 +78,20 @@ class Timeframe(StrEnum):
     all = "all"
 
 
+class Category(StrEnum):
+    """Polymarket's leaderboard categories (dbt_project/macros/categories.sql)."""
+
+    politics = "politics"
+    sports = "sports"
+    crypto = "crypto"
+    economics = "economics"
+    finance = "finance"
+    tech = "tech"
+    culture = "culture"
+    weather = "weather"
+    mentions = "mentions"
+
+
 class SortBy(StrEnum):
     pnl = "pnl"
     volume = "volume"
@@ -144,6 +158,9 @@ class LeaderboardPublic(_Public):
     limit: int = Field(description="Page size.", examples=[20])
     total_pages: int = Field(description="Pages at this page size.", examples=[63])
     timeframe: Timeframe
+    category: Category | None = Field(
+        None, description="The category ranked (its markets' positions only); null: all markets."
+    )
     sort_by: SortBy
     order: Order
     min_trades: int = Field(description="Eligibility: at least this many fills in the window.")
@@ -284,6 +301,9 @@ class DailyStatPublic(_Public):
 
 class TraderDetailPublic(_Public):
     trader: TraderPublic
+    category: Category | None = Field(
+        None, description="The category `metrics` cover (its markets only); null: all markets."
+    )
     metrics: TraderMetricsPublic
     ranks: list[RankPublic] = Field(
         description="The trader's places on the precomputed leaderboards it is eligible for."

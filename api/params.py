@@ -32,7 +32,15 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from api.models import DecimalFormat, MarketOutcome, Order, PositionStatus, SortBy, Timeframe
+from api.models import (
+    Category,
+    DecimalFormat,
+    MarketOutcome,
+    Order,
+    PositionStatus,
+    SortBy,
+    Timeframe,
+)
 
 Q = TypeVar("Q", bound=BaseModel)
 
@@ -69,6 +77,12 @@ class LeaderboardQuery(_TraderRouteQuery):
     timeframe: Timeframe = Field(
         Timeframe.d7, description="Window ending at the data watermark: 1d, 7d, 30d or all."
     )
+    category: Category | None = Field(
+        None,
+        description="Rank over the positions in markets of this leaderboard category only "
+        "(politics, sports, crypto, economics, finance, tech, culture, weather, mentions); "
+        "left out: every market.",
+    )
     sort_by: SortBy = Field(
         SortBy.pnl, description="Rank by pnl, volume, win_rate or trades (within the window)."
     )
@@ -102,6 +116,12 @@ class SearchQuery(_TraderRouteQuery):
 
 class TraderQuery(_TraderRouteQuery):
     """Query of GET /traders/{wallet_address}."""
+
+    category: Category | None = Field(
+        None,
+        description="Window metrics over the positions in markets of this leaderboard "
+        "category only; left out: every market.",
+    )
 
 
 class StatisticsQuery(_TraderRouteQuery):

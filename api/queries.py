@@ -15,6 +15,8 @@ The marts (dbt_project/models/marts):
 - `marts.trader_stats`: one row per trader and UTC `day` with activity.
 - `marts.trader_markets`: one row per position (trader, token) with `status` and the
   trader-market's `market_outcome`.
+- `marts.trader_categories`: one row per (trader, leaderboard category) with the
+  traders_v2 columns the leaderboard reads, over that category's positions.
 - `marts.leaderboard`: per `time_window`, eligible traders with `pnl_rank`, `volume_rank`.
 - `marts.data_watermark`: one row, `as_of` (newest extracted event time).
 """
@@ -47,8 +49,18 @@ PUBLICATION_VERSION = (
 PING = "select 1 as ok"
 
 
-def leaderboard(timeframe: str, sort_by: str, order: str) -> str:
+def _ranked_source(by_category: bool) -> tuple[str, str]:
+    """The table a ranking reads and the filter that restricts it to the request's rows."""
+    if by_category:
+        return "marts.trader_categories", " and category = %(category)s"
+    return "marts.traders_v2", ""
+
+
+def leaderboard(timeframe: str, sort_by: str, order: str, by_category: bool = False) -> str:
     """One page of the ranked, filtered window, and what `rank_page` needs to rank it.
+
+    With `by_category`, the window's metrics are those of `marts.trader_categories`: the
+    trader's positions in markets of the category `%(category)s` only.
 
     Ranks are those of SQL rank() over the chosen column (ties share a rank), nulls (a win
     rate with no closed market) last; rows with the same rank display in wallet order. The
@@ -65,7 +77,8 @@ def leaderboard(timeframe: str, sort_by: str, order: str) -> str:
     source = {"total_pnl": pnl, "volume": volume, "total_trades": trades, "win_rate": "win_rate"}
     key = source[column]
     before = ">" if direction == "desc" else "<"
-    eligible = f"{trades} >= %(min_trades)s and {volume} >= %(min_volume)s"
+    table, in_category = _ranked_source(by_category)
+    eligible = f"{trades} >= %(min_trades)s and {volume} >= %(min_volume)s{in_category}"
     return f"""
         with page as (
             select
@@ -78,7 +91,7 @@ def leaderboard(timeframe: str, sort_by: str, order: str) -> str:
                 losses,
                 markets_traded,
                 last_trade_at
-            from marts.traders_v2
+            from {table}
             where {eligible}
             order by {key} {direction} nulls last, wallet_address
             limit %(limit)s offset %(offset)s
@@ -97,7 +110,7 @@ def leaderboard(timeframe: str, sort_by: str, order: str) -> str:
                 count(*) filter (
                     where {key} {before}= head.v0 or head.v0 is null
                 ) as n_through
-            from marts.traders_v2, head
+            from {table}, head
             where {eligible}
         )
         select page.*, counts.*
@@ -205,11 +218,12 @@ MART_WINDOWS = f"""
 """
 
 
-def leaderboard_count(timeframe: str) -> str:
+def leaderboard_count(timeframe: str, by_category: bool = False) -> str:
     _, volume, trades = WINDOW_COLUMNS[timeframe]
+    table, in_category = _ranked_source(by_category)
     return f"""
-        select count(*) as total_count from marts.traders_v2
-        where {trades} >= %(min_trades)s and {volume} >= %(min_volume)s
+        select count(*) as total_count from {table}
+        where {trades} >= %(min_trades)s and {volume} >= %(min_volume)s{in_category}
     """
 
 
@@ -236,6 +250,16 @@ TRADER = """
         as_of
     from marts.traders_v2
     where wallet_address = %(wallet)s
+"""
+
+# The trader's per-window metrics over the positions of one category (no row: none there).
+TRADER_CATEGORY = """
+    select
+        pnl_1d, pnl_7d, pnl_30d, total_pnl as pnl_all,
+        volume_1d, volume_7d, volume_30d, volume as volume_all,
+        trades_1d, trades_7d, trades_30d, trades as trades_all
+    from marts.trader_categories
+    where wallet_address = %(wallet)s and category = %(category)s
 """
 
 TRADER_EXISTS = "select 1 as found from marts.traders_v2 where wallet_address = %(wallet)s"

@@ -95,8 +95,9 @@ async def get_leaderboard(request: Request, state: StateDep) -> Response:
 
 async def leaderboard_body(state: AppState, query: LeaderboardQuery) -> bytes:
     """The cached JSON body of one leaderboard page (the API route and the web page)."""
-    timeframe, sort_by, order, page, limit = (
+    timeframe, category, sort_by, order, page, limit = (
         query.timeframe,
+        query.category,
         query.sort_by,
         query.order,
         query.page,
@@ -122,17 +123,23 @@ async def leaderboard_body(state: AppState, query: LeaderboardQuery) -> bytes:
         "limit": limit,
         "offset": (page - 1) * limit,
     }
+    by_category = category is not None
+    if by_category:
+        # Added only when given, so the keys of the all-markets board stay as they were.
+        params["category"] = category.value
+        sql_params["category"] = category.value
 
     async def ranked_page() -> tuple[list[dict], int]:
         rows = await warehouse.fetch_costly(
-            queries.leaderboard(timeframe.value, sort_by.value, order.value), sql_params
+            queries.leaderboard(timeframe.value, sort_by.value, order.value, by_category),
+            sql_params,
         )
         queries.rank_page(rows, sort_by.value)
         if rows:
             total = int(rows[0]["total_count"])
         elif page > 1:
             count = await warehouse.fetch_costly(
-                queries.leaderboard_count(timeframe.value), sql_params
+                queries.leaderboard_count(timeframe.value, by_category), sql_params
             )
             total = int(count[0]["total_count"]) if count else 0
         else:
@@ -140,9 +147,10 @@ async def leaderboard_body(state: AppState, query: LeaderboardQuery) -> bytes:
         return rows, total
 
     async def compute() -> bytes:
+        # marts.leaderboard ranks every market: a category board is ranked per request
         mart_total = (
             state.rankings.total(warehouse, timeframe.value, min_trades, min_volume)
-            if sort_by.value in queries.MART_RANKS and order is Order.desc
+            if sort_by.value in queries.MART_RANKS and order is Order.desc and not by_category
             else None
         )
         if mart_total is not None:
@@ -162,6 +170,7 @@ async def leaderboard_body(state: AppState, query: LeaderboardQuery) -> bytes:
             limit=limit,
             total_pages=_pages(total, limit),
             timeframe=timeframe,
+            category=category,
             sort_by=sort_by,
             order=order,
             min_trades=min_trades,
@@ -221,8 +230,9 @@ async def search_body(state: AppState, query: SearchQuery) -> bytes:
     openapi_extra={"parameters": openapi_parameters(TraderQuery)},
 )
 async def get_trader(wallet_address: WalletPath, request: Request, state: StateDep) -> Response:
-    """Lifetime totals, PnL/volume/trades over 1d, 7d, 30d and all, the trader's leaderboard
-    ranks, its most recently active positions and the daily series of its last active days."""
+    """Lifetime totals, PnL/volume/trades over 1d, 7d, 30d and all (with `category`: over the
+    positions in that category's markets only), the trader's all-markets leaderboard ranks,
+    its most recently active positions and the daily series of its last active days."""
     body = await trader_body(state, wallet_address, parse_query(TraderQuery, request))
     if body is None:
         raise HTTPException(404, f"no trader {wallet_address} in the marts")
@@ -233,11 +243,20 @@ async def trader_body(state: AppState, wallet_address: str, query: TraderQuery) 
     """The cached JSON body of one trader, None when the marts do not have the wallet."""
     warehouse = state.warehouse
     wallet = {"wallet": wallet_address}
+    category = query.category
+
+    async def category_metrics() -> dict:
+        row = await warehouse.fetch_one(
+            queries.TRADER_CATEGORY, {**wallet, "category": category.value}
+        )
+        # no position in the category's markets: nothing traded, nothing earned there
+        return row if row is not None else dict.fromkeys(TraderMetricsPublic.model_fields, 0)
 
     async def compute() -> bytes | None:
         row = await warehouse.fetch_one(queries.TRADER, wallet)
         if row is None:
             return None
+        metrics = row if category is None else await category_metrics()
         ranks, positions, chart = await asyncio.gather(
             warehouse.fetch(queries.TRADER_RANKS, wallet),
             warehouse.fetch(queries.RECENT_POSITIONS, {**wallet, "limit": RECENT_POSITIONS}),
@@ -246,7 +265,8 @@ async def trader_body(state: AppState, wallet_address: str, query: TraderQuery) 
         order = {t.value: i for i, t in enumerate(Timeframe)}
         body = TraderDetailPublic(
             trader=TraderPublic.model_validate(row),
-            metrics=TraderMetricsPublic.model_validate(row),
+            category=category,
+            metrics=TraderMetricsPublic.model_validate(metrics),
             ranks=sorted(
                 (RankPublic.model_validate(r) for r in ranks), key=lambda r: order[r.timeframe]
             ),
@@ -256,9 +276,10 @@ async def trader_body(state: AppState, wallet_address: str, query: TraderQuery) 
         )
         return dump_json(body, query.decimals)
 
+    parts = (wallet_address,) if category is None else (wallet_address, f"category={category}")
     return await state.cache.get_or_compute(
         "trader",
-        _cache_parts(query.decimals, wallet_address),
+        _cache_parts(query.decimals, *parts),
         state.settings.trader_cache_ttl,
         compute,
     )

@@ -26,7 +26,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from api.deps import WALLET_RE, StateDep
-from api.models import Order, SortBy, Timeframe
+from api.models import Category, Order, SortBy, Timeframe
 from api.params import (
     LeaderboardQuery,
     PositionsQuery,
@@ -162,6 +162,7 @@ async def leaderboard_page(request: Request, state: StateDep) -> Response:
         link=link,
         sort_link=sort_link,
         timeframes=[(t.value, TIMEFRAME_LABELS[t.value]) for t in Timeframe],
+        categories=[(c.value, c.value.capitalize()) for c in Category],
         sort_labels=SORT_LABELS,
         freshness=await _freshness(state, board["as_of"]),
         thresholds_changed=query.min_trades is not None or query.min_volume is not None,

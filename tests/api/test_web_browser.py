@@ -152,6 +152,25 @@ def test_sort_and_page_change_the_link_and_the_rows(watched, api):
     assert _rows(page) == _expected(api, timeframe="all", limit=5, sort_by="volume", order="asc")
 
 
+def test_choosing_a_category_changes_the_link_and_the_rows(watched, api):
+    page = watched.page
+    page.goto("/?timeframe=all")
+    everyone = _rows(page)
+    page.select_option("#category", "politics")
+    page.wait_for_selector("#leaderboard[data-category='politics']")
+    assert _query(page) == {"timeframe": ["all"], "category": ["politics"]}
+    politics = _rows(page)
+    assert politics == _expected(api, timeframe="all", category="politics")
+    assert politics != everyone
+    # the window tabs keep the category
+    page.click("#timeframes a[data-timeframe='30d']")
+    page.wait_for_selector("#leaderboard[data-timeframe='30d']")
+    assert _query(page) == {"timeframe": ["30d"], "category": ["politics"]}
+    page.select_option("#category", "")
+    page.wait_for_selector("#leaderboard[data-category='']")
+    assert _query(page) == {"timeframe": ["30d"]}
+
+
 def test_search_suggests_and_finds_a_wallet(watched, api):
     wallet = api.get("/api/v1/traders/leaderboard", params={"timeframe": "all"}).json()["traders"][
         0

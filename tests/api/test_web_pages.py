@@ -35,6 +35,20 @@ def test_leaderboard_page_lists_the_api_rows(client):
     assert _wallets(page.text) == [t["wallet_address"] for t in api["traders"]]
 
 
+def test_leaderboard_page_of_a_category_lists_the_api_rows(client):
+    thresholds = {"timeframe": "all", "min_trades": "1", "min_volume": "0"}
+    params = {**thresholds, "category": "politics"}
+    api = client.get("/api/v1/traders/leaderboard", params=params).json()
+    everyone = client.get("/api/v1/traders/leaderboard", params=thresholds)
+    page = client.get("/", params=params)
+    assert page.status_code == 200
+    assert api["traders"], "the tiny marts rank somebody in politics"
+    assert _wallets(page.text) == [t["wallet_address"] for t in api["traders"]]
+    assert api["total"] < everyone.json()["total"]
+    assert '<option value="politics" selected>' in page.text
+    assert "in Politics markets" in page.text
+
+
 def test_a_page_and_the_api_share_one_cache_entry(client):
     """The page computes the body once; the API's identical request then computes nothing."""
     params = {"timeframe": "30d", "min_trades": "3", "limit": "7"}
@@ -59,6 +73,12 @@ def test_a_bad_link_gets_a_page_that_says_what_is_wrong(client):
 
 def test_an_empty_form_field_means_its_default(client):
     page = client.get("/?timeframe=30d&min_trades=&min_volume=", follow_redirects=False)
+    assert page.status_code == 303
+    assert page.headers["location"] == "/?timeframe=30d"
+
+
+def test_all_markets_in_the_category_form_is_the_default_board(client):
+    page = client.get("/?timeframe=30d&category=", follow_redirects=False)
     assert page.status_code == 303
     assert page.headers["location"] == "/?timeframe=30d"
 

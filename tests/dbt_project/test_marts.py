@@ -33,8 +33,10 @@ def _same(actual, expected) -> bool:
     return actual == expected
 
 
-def _compare(mart: str, rows: list[dict], expected: dict, as_of: int) -> list[str]:
-    key_columns = KEYS[mart]
+def _compare(
+    mart: str, rows: list[dict], expected: dict, as_of: int, key_columns: tuple[str, ...] = ()
+) -> list[str]:
+    key_columns = key_columns or KEYS[mart]
     expected = {k if isinstance(k, tuple) else (k,): v for k, v in expected.items()}
     actual = {tuple(r[k] for k in key_columns): r for r in rows}
     problems = []

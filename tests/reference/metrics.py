@@ -172,6 +172,8 @@ class Reference:
     trader_stats: dict[tuple[str, dt.date], dict]
     leaderboard: dict[tuple[str, str], dict]
     positions: dict[tuple[str, str], Position]
+    # (wallet, category) -> traders_v2's leaderboard columns over that category's positions
+    trader_categories: dict[tuple[str, str], dict]
 
 
 def compute(
@@ -675,4 +677,44 @@ def _compute(entities, excluded, min_trades, min_volume) -> Reference:
                 "volume_rank": 1 + sum(1 for e in eligible if e[3] > volume),
             }
 
-    return Reference(as_of, traders, trader_markets, trader_stats, leaderboard, positions)
+    # trader_categories ------------------------------------------------------------------------
+    # the positions whose condition has a leaderboard category, grouped by (trader, category)
+    by_category: dict[tuple[str, str], list[Position]] = defaultdict(list)
+    for key, p in positions.items():
+        category = trader_markets[key]["category"]
+        if category is not None:
+            by_category[(p.trader, category)].append(p)
+    trader_categories: dict[tuple[str, str], dict] = {}
+    for (trader, category), plist in by_category.items():
+        tokens_here = {p.token for p in plist}
+        tf = [f for f in fills_by_trader.get(trader, []) if f["token"] in tokens_here]
+        outcomes = {
+            market_of[(trader, p.token)]: trader_markets[(trader, p.token)]["market_outcome"]
+            for p in plist
+        }
+        wins = sum(1 for o in outcomes.values() if o == "win")
+        losses = sum(1 for o in outcomes.values() if o == "loss")
+        total = sum((equity(p, as_of) for p in plist), Decimal(0))
+        row = {
+            "wallet_address": trader,
+            "category": category,
+            "last_trade_at": max((f["ts"] for f in tf), default=None),
+            "trades": len(tf),
+            "volume": sum((f["usdc"] for f in tf), Decimal(0)),
+            "total_pnl": total,
+            "wins": wins,
+            "losses": losses,
+            "win_rate": Decimal(100) * wins / (wins + losses) if wins + losses else None,
+            "markets_traded": len(outcomes),
+        }
+        for name, seconds in WINDOWS.items():
+            start = as_of - seconds
+            row[f"pnl_{name}"] = total - sum((equity(p, start) for p in plist), Decimal(0))
+            in_window = [f for f in tf if start < f["ts"] <= as_of]
+            row[f"volume_{name}"] = sum((f["usdc"] for f in in_window), Decimal(0))
+            row[f"trades_{name}"] = len(in_window)
+        trader_categories[(trader, category)] = row
+
+    return Reference(
+        as_of, traders, trader_markets, trader_stats, leaderboard, positions, trader_categories
+    )

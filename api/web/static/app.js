@@ -113,7 +113,14 @@
     markAfterPaint("polyboard:charts");
   }
 
+  // The leaderboard's category: choosing one applies it (the form's Apply does the same).
+  function applyCategory() {
+    const select = document.getElementById("category");
+    if (select) select.addEventListener("change", () => select.form.requestSubmit());
+  }
+
   function ready() {
+    applyCategory();
     suggestWallets();
     sortableTables();
     drawCharts();

@@ -19,9 +19,9 @@ update_stats_job = dg.define_asset_job(
 leaderboard_job = dg.define_asset_job(
     "leaderboard_job",
     selection=build_dbt_asset_selection(
-        [polyboard_dbt_models], dbt_select="+traders_v2 +leaderboard"
+        [polyboard_dbt_models], dbt_select="+traders_v2 +leaderboard +trader_categories"
     )
     | PUBLICATION,
-    description="dbt traders_v2 and the leaderboard, then publish.",
+    description="dbt traders_v2, the leaderboard and its categories, then publish.",
     tags=serial("leaderboard_job"),
 )

@@ -13,7 +13,14 @@ import dagster as dg
 from orchestration.defs.resources import PublicationSettings, WarehouseResource
 from orchestration.lib.publish import publish_snapshot
 
-MARTS = ["traders_v2", "trader_stats", "trader_markets", "leaderboard", "data_watermark"]
+MARTS = [
+    "traders_v2",
+    "trader_stats",
+    "trader_markets",
+    "trader_categories",
+    "leaderboard",
+    "data_watermark",
+]
 MART_KEYS = [dg.AssetKey(["marts", m]) for m in MARTS]
 
 
