@@ -205,3 +205,52 @@ def test_dump_writes_gamma_objects_as_gamma_returns_them(tmp_path):
     assert again.gamma.events == world.gamma.events
     # Every market of the crossing world, V1 and V2 alike, but the missing one.
     assert len(world.gamma.markets) == world.info["markets"] - 1
+
+
+def test_a_gamma_outage_delays_metadata_not_the_marts(tmp_path):
+    """Gamma answers only 429s and 503s: the full sync still builds and publishes every mart,
+    with the same money as the reference, and `gamma_metadata_fresh` fails naming Gamma."""
+    from decimal import Decimal
+
+    import dagster as dg
+
+    from orchestration.lib.entities import ENTITIES
+    from subgraph_sim.generator import generate
+    from subgraph_sim.process import start_sim
+    from tests.reference.metrics import compute
+
+    with start_sim("tiny", gamma_fault_rate=1.0, fault_modes=["429", "503"]) as sim:
+        with pytest.MonkeyPatch.context() as env:
+            for subgraph in ("orderbook", "pnl", "activity"):
+                env.setenv(f"SUBGRAPH_{subgraph.upper()}_URL", sim.url(subgraph))
+            env.setenv("GAMMA_API_URL", sim.gamma_url)
+            env.delenv("DATABASE_URL", raising=False)
+            env.setenv("DUCKDB_PATH", str(tmp_path / "warehouse.duckdb"))
+            env.setenv("SNAPSHOT_DIR", str(tmp_path / "snapshot"))
+            from orchestration.definitions import defs
+
+            job = defs().resolve_job_def("full_sync_job")
+            with dg.DagsterInstance.ephemeral() as instance:
+                result = job.execute_in_process(instance=instance, raise_on_error=False)
+        faults = sim.state()["counters"]
+
+    assert result.success, [e.message for e in result.all_events if e.is_failure]
+    assert faults.get("faults.503", 0) + faults.get("faults.429", 0) > 0
+    checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    gamma = checks["gamma_metadata_fresh"]
+    assert not gamma.passed and "did not answer" in gamma.description
+    materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert "api/marts_publication" in materialized
+
+    world = generate("tiny")
+    reference = compute(
+        {e.table: world.entities(e.subgraph, e.graphql_type) for e in ENTITIES}
+    ).traders_v2
+    with connect_warehouse(None, str(tmp_path / "warehouse.duckdb")) as wh:
+        rows = wh.fetchall("select wallet_address, total_pnl, volume from marts.traders_v2")
+        named = wh.fetchone("select count(*) from marts.markets where question <> condition_id")
+    assert named == (0,), "no metadata landed"
+    assert {r[0] for r in rows} == set(reference)
+    for wallet, pnl, volume in rows:
+        assert abs(Decimal(str(pnl)) - reference[wallet]["total_pnl"]) <= Decimal("0.000001")
+        assert Decimal(str(volume)) == reference[wallet]["volume"]
