@@ -24,7 +24,16 @@ from orchestration.lib.publish import (
 )
 from orchestration.lib.warehouse import connect_warehouse
 
-MARTS = {"traders_v2", "trader_stats", "trader_markets", "leaderboard", "data_watermark"}
+MARTS = {
+    "traders_v2",
+    "trader_stats",
+    "trader_markets",
+    "trader_categories",
+    "leaderboard",
+    "markets",
+    "data_watermark",
+    "source_freshness",
+}
 
 
 def test_duckdb_snapshot_has_every_mart_and_keeps_two(duckdb_warehouse, tmp_path):
