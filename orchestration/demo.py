@@ -280,13 +280,17 @@ def _source(args: argparse.Namespace):
     for subgraph in SUBGRAPHS:
         os.environ[f"SUBGRAPH_{subgraph.upper()}_URL"] = sim.url(subgraph)
         print(f"  {subgraph:9} {sim.url(subgraph)}")
-    # The local chain: a world without a V2 era serves an empty one. Its blocks come every 2 s,
-    # so a few confirmations keep the boards moving while one watches.
-    os.environ["POLYGON_RPC_URL"] = sim.rpc_url
     os.environ["GAMMA_API_URL"] = sim.gamma_url
+    print(f"  {'gamma':9} {sim.gamma_url}")
+    from subgraph_sim.generator import PRESETS
+
+    if PRESETS[args.dataset].get("v2_days", 0) <= 0:
+        return sim  # a V1-only world has no chain to read
+    # The local chain: its blocks come every 2 s, so a few confirmations keep the boards
+    # moving while one watches.
+    os.environ["POLYGON_RPC_URL"] = sim.rpc_url
     os.environ.setdefault("CHAIN_CONFIRMATIONS", str(DEMO_CHAIN_CONFIRMATIONS))
     print(f"  {'chain':9} {sim.rpc_url}")
-    print(f"  {'gamma':9} {sim.gamma_url}")
     return sim
 
 

@@ -4,12 +4,21 @@ import dagster as dg
 
 from orchestration.defs.polymarket.assets import POOL, fail_at_once_on_rejection
 from orchestration.defs.resources import GammaResource, WarehouseResource
+from orchestration.lib.chain_tables import CHAIN_CONDITION_PREPARATIONS
+from orchestration.lib.entities import CONDITIONS, MARKET_DATA
 from orchestration.lib.gamma import GammaError
 from orchestration.lib.gamma_extract import full_refresh, lookup_missing
 from orchestration.lib.gamma_tables import GAMMA_TABLES
 
 KINDS = {"polymarket"}
 GROUP = "gamma"
+# The conditions a lookup asks Gamma for are those these tables know (MISSING_CONDITIONS): a
+# run that lands them reads the metadata after them, so one full sync names every market.
+KNOWN_CONDITIONS = [
+    dg.AssetKey(MARKET_DATA.asset_key),
+    dg.AssetKey(CONDITIONS.asset_key),
+    dg.AssetKey(CHAIN_CONDITION_PREPARATIONS.asset_key),
+]
 
 
 class GammaExtractConfig(dg.Config):
@@ -23,7 +32,9 @@ class GammaExtractConfig(dg.Config):
 @dg.multi_asset(
     name="gamma_raw_tables",
     specs=[
-        dg.AssetSpec(table.asset_key, description=table.description, kinds=KINDS)
+        dg.AssetSpec(
+            table.asset_key, description=table.description, kinds=KINDS, deps=KNOWN_CONDITIONS
+        )
         for table in GAMMA_TABLES
     ],
     group_name=GROUP,

@@ -30,8 +30,11 @@ def serial(name: str) -> dict[str, str]:
 # is most of the path from a new fill to the API (P6). A run that builds what follows its own
 # extraction leaves the automation nothing to do, as every asset ends newer than its parents;
 # the automation still catches what a manual materialization or a backfill lands.
-# positions hang off the fills (the top traders): their own job syncs them and their view
-FETCHED = ((POLYMARKET | CHAIN) - POSITIONS).downstream() - POSITIONS.downstream()
+# Positions hang off the fills (the top traders): their own job syncs them and their view.
+# Market metadata follows the conditions too, but on its own schedule (defs/gamma): a Gamma
+# that rejects requests must not hold back the money marts of a fetch.
+GAMMA = dg.AssetSelection.groups("gamma")
+FETCHED = ((POLYMARKET | CHAIN) - POSITIONS).downstream() - POSITIONS.downstream() - GAMMA
 # The models the fetched ones read that hang off sources this job does not extract (the
 # chain's tables where the chain source is off, the market metadata): a first fetch into a new
 # warehouse must create them too. Over empty or unchanged sources they cost next to nothing.
