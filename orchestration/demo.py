@@ -118,6 +118,29 @@ def _descendants(pid: int) -> list[psutil.Process]:
         return []
 
 
+def stop_own_helpers(timeout: float = 10.0) -> None:
+    """End what this process itself still has running before it exits.
+
+    The in-process sync leaves multiprocessing's resource tracker behind; it ignores SIGTERM and
+    exits only once its pipe closes, after this process has gone, so a caller that checks the
+    moment the launcher returns would find it alive. Closing the pipe and waiting ends it now.
+    """
+    from multiprocessing import resource_tracker
+
+    stop = getattr(resource_tracker._resource_tracker, "_stop", None)
+    if stop is not None:
+        stop()
+    left = _descendants(os.getpid())
+    for proc in left:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            proc.terminate()
+    _, lingering = psutil.wait_procs(left, timeout=timeout)
+    for proc in lingering:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            proc.kill()
+    psutil.wait_procs(lingering, timeout=timeout)
+
+
 def cancel_orphaned_runs(since: datetime) -> None:
     """Mark the runs this session's daemon started and the shutdown killed as canceled.
 
@@ -258,6 +281,7 @@ def main(argv: list[str] | None = None) -> int:
             cancel_orphaned_runs(session_start)
         if sim is not None:
             sim.stop()
+        stop_own_helpers()
         if children or sim is not None:
             print("stopped: every process of the demo has exited", flush=True)
 

@@ -201,7 +201,7 @@ def test_demo_serves_a_leaderboard_and_leaves_nothing_after_ctrl_c(tmp_path):
         os.killpg(demo.pid, signal.SIGINT)
         assert demo.wait(60) == 0
         # What is still alive once the launcher has exited is what it left behind.
-        left = [pid for pid in family if running(pid)]
+        left = [describe(pid) for pid in family if running(pid)]
     finally:
         # On a failed assertion the launcher still gets its Ctrl-C first, so its servers stop;
         # whatever is left after that is killed group by group, so no failure leaks a process.
@@ -215,6 +215,17 @@ def test_demo_serves_a_leaderboard_and_leaves_nothing_after_ctrl_c(tmp_path):
     assert "stopped: every process of the demo has exited" in log, log[-3000:]
     assert not left, f"left running: {left}"
     assert not group_members(demo.pid)
+
+
+def describe(pid: int) -> str:
+    """What a process left behind was, for the failure message."""
+    import psutil
+
+    try:
+        proc = psutil.Process(pid)
+        return f"{pid} ({proc.status()}, parent {proc.ppid()}): {' '.join(proc.cmdline())[:200]}"
+    except psutil.NoSuchProcess:
+        return f"{pid} (gone)"
 
 
 def running(pid: int) -> bool:
