@@ -1,13 +1,15 @@
 """`make demo`: the whole platform on this machine, kept fresh until Ctrl-C.
 
 1. The local Polymarket sources serve the `demo_v2` world in live mode: V1 history in the
-   subgraphs, frozen at the 2026-04-28 cutover as the real ones are, and the V2 era on the
-   local chain (`/rpc`, POLYGON_RPC_URL), whose head advances with the clock while new V2 trades
-   keep landing. When SUBGRAPH_ORDERBOOK_URL, SUBGRAPH_PNL_URL and SUBGRAPH_ACTIVITY_URL are all
-   set, those endpoints (and POLYGON_RPC_URL, if set) are used and no local source starts.
-2. `full_sync_job` runs once, in this process, on the Dagster instance of DAGSTER_HOME (so the
-   run shows in the UI), into the warehouse: PostgreSQL when DATABASE_URL is set, else the
-   DuckDB file of DUCKDB_PATH, whose marts are published to SNAPSHOT_DIR for the API.
+   subgraphs, frozen at the world's cutover as the real ones are at 2026-04-28, and the V2 era
+   on the local chain (`/rpc`, POLYGON_RPC_URL), whose head keeps the wall clock's time while
+   new V2 trades keep landing (the world is dated so that its V2 era ends now). When
+   SUBGRAPH_ORDERBOOK_URL, SUBGRAPH_PNL_URL and SUBGRAPH_ACTIVITY_URL are all set, those
+   endpoints (and POLYGON_RPC_URL, if set) are used and no local source starts.
+2. `full_sync_job` runs once (`make pipeline`, in a child process) on the Dagster instance of
+   DAGSTER_HOME (so the run shows in the UI), into the warehouse: PostgreSQL when DATABASE_URL
+   is set, else the DuckDB file of DUCKDB_PATH, whose marts are published to SNAPSHOT_DIR for
+   the API.
 3. `dagster-webserver`, `dagster-daemon` (schedules, sensors, the run queue) and the read API
    start, each in its own process group, with the same environment. The API serves the web
    leaderboard at its root: its URL is printed, and opened in a browser where there is a
@@ -34,10 +36,13 @@ from pathlib import Path
 import psutil
 import requests
 
+from subgraph_sim.chain import polygon_chain
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SUBGRAPHS = ("orderbook", "pnl", "activity")
 STOP_TIMEOUT_SECONDS = 15.0
 DEMO_CHAIN_CONFIRMATIONS = 3
+DEMO_CHAIN_MAX_BLOCK_RANGE = 20_000
 
 
 class Shutdown(Exception):
@@ -116,29 +121,6 @@ def _descendants(pid: int) -> list[psutil.Process]:
         return psutil.Process(pid).children(recursive=True)
     except psutil.NoSuchProcess:
         return []
-
-
-def stop_own_helpers(timeout: float = 10.0) -> None:
-    """End what this process itself still has running before it exits.
-
-    The in-process sync leaves multiprocessing's resource tracker behind; it ignores SIGTERM and
-    exits only once its pipe closes, after this process has gone, so a caller that checks the
-    moment the launcher returns would find it alive. Closing the pipe and waiting ends it now.
-    """
-    from multiprocessing import resource_tracker
-
-    stop = getattr(resource_tracker._resource_tracker, "_stop", None)
-    if stop is not None:
-        stop()
-    left = _descendants(os.getpid())
-    for proc in left:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            proc.terminate()
-    _, lingering = psutil.wait_procs(left, timeout=timeout)
-    for proc in lingering:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            proc.kill()
-    psutil.wait_procs(lingering, timeout=timeout)
 
 
 def cancel_orphaned_runs(since: datetime) -> None:
@@ -281,7 +263,6 @@ def main(argv: list[str] | None = None) -> int:
             cancel_orphaned_runs(session_start)
         if sim is not None:
             sim.stop()
-        stop_own_helpers()
         if children or sim is not None:
             print("stopped: every process of the demo has exited", flush=True)
 
@@ -294,9 +275,14 @@ def _source(args: argparse.Namespace):
         for subgraph, url in configured.items():
             print(f"  {subgraph:9} {url}")
         return None
+    from subgraph_sim.generator import PRESETS
     from subgraph_sim.process import start_sim
 
     overrides = {k: v for k, v in (("fills", args.fills), ("days", args.days)) if v}
+    preset = {**PRESETS[args.dataset], **overrides}
+    crossing = preset.get("v2_days", 0) > 0
+    if crossing:
+        overrides["end_time"] = _live_cutover(preset["v2_days"])
     print(f"starting the local subgraph ({args.dataset} dataset, live) ...", flush=True)
     sim = start_sim(
         args.dataset, port=args.sim_port or None, live=True, idle_timeout=None, **overrides
@@ -306,27 +292,41 @@ def _source(args: argparse.Namespace):
         print(f"  {subgraph:9} {sim.url(subgraph)}")
     os.environ["GAMMA_API_URL"] = sim.gamma_url
     print(f"  {'gamma':9} {sim.gamma_url}")
-    from subgraph_sim.generator import PRESETS
-
-    if PRESETS[args.dataset].get("v2_days", 0) <= 0:
+    if not crossing:
         return sim  # a V1-only world has no chain to read
     # The local chain: its blocks come every 2 s, so a few confirmations keep the boards
-    # moving while one watches.
+    # moving while one watches. It begins with the world, and has no provider's range limit.
     os.environ["POLYGON_RPC_URL"] = sim.rpc_url
     os.environ.setdefault("CHAIN_CONFIRMATIONS", str(DEMO_CHAIN_CONFIRMATIONS))
+    first_block = polygon_chain().block_at(overrides["end_time"] - int(preset["days"] * 86400))
+    os.environ.setdefault("CHAIN_START_BLOCK", str(first_block))
+    os.environ.setdefault("CHAIN_MAX_BLOCK_RANGE", str(DEMO_CHAIN_MAX_BLOCK_RANGE))
     print(f"  {'chain':9} {sim.rpc_url}")
     return sim
 
 
-def _initial_sync() -> None:
-    from orchestration.pipeline import run_job
+def _live_cutover(v2_days: float) -> int:
+    """Where a live demo world's V1 era ends: `v2_days` before now, so that its V2 era, and
+    the chain's head, reach the wall clock as Polygon's does and the freshness checks judge
+    the demo as they would judge production. The whole world moves forward in time; the V1
+    subgraphs still stop where the chain takes over, as the real ones stopped on 2026-04-28."""
+    return int(time.time() - v2_days * 86400)
 
+
+def _initial_sync() -> None:
+    """`make pipeline` in a child process: the run shows in the UI all the same, and whatever
+    the in-process execution starts beside itself (multiprocessing's resource tracker) ends
+    with that child, not with the launcher."""
     where = (
         "PostgreSQL (DATABASE_URL)" if os.environ.get("DATABASE_URL") else os.environ["DUCKDB_PATH"]
     )
-    print(f"\nfull_sync_job into {where}, on the instance in {os.environ['DAGSTER_HOME']} ...")
+    print(
+        f"\nfull_sync_job into {where}, on the instance in {os.environ['DAGSTER_HOME']} ...",
+        flush=True,
+    )
     started = time.monotonic()
-    if not run_job("full_sync_job"):
+    command = [sys.executable, "-m", "orchestration.pipeline", "--job", "full_sync_job"]
+    if subprocess.run(command, cwd=REPO_ROOT, check=False).returncode != 0:
         raise RuntimeError("full_sync_job failed: see the run log above")
     print(f"full_sync_job succeeded in {time.monotonic() - started:.0f}s\n", flush=True)
 

@@ -119,7 +119,7 @@ def source_lags(sources: list[dict], now: datetime | None = None) -> list[str]:
         if s["source"] == "gamma":
             words.append(f"market names read {ago(s['read_at'], now)} ago")
         elif s["source"] in SUBGRAPHS and chain and head is not None and head >= V2_CUTOVER:
-            words.append(f"{s['source']}: V1 history, complete to the 2026-04-28 cutover")
+            words.append(f"{s['source']}: V1 history, complete to the V2 cutover ({head:%d %b %Y})")
         else:
             words.append(f"{s['source']} {duration(s['lag_seconds'])} behind")
     return words

@@ -161,7 +161,7 @@ def test_each_sources_lag_in_plain_words():
     assert source_lags(sources, now) == [
         "chain 12 s behind",
         "market names read 5 min ago",
-        "orderbook: V1 history, complete to the 2026-04-28 cutover",
+        "orderbook: V1 history, complete to the V2 cutover (28 Apr 2026)",
     ]
     # Without the chain the frozen subgraph is just behind, and says how far.
     assert source_lags(sources[2:], now) == ["orderbook 220 days behind"]
