@@ -350,3 +350,37 @@ def test_risk_columns_are_exercised(demo_reference):
     assert sum(1 for t in traders if t["max_drawdown"] > 0) > 10
     assert any(t["max_drawdown"] > 0 and t["total_pnl"] > 0 for t in traders)
     assert any(row["win_rate"] is not None for row in demo_reference.leaderboard.values())
+
+
+@pytest.mark.parametrize("window", ["1d", "7d", "30d", "all"])
+def test_leaderboard_query_ranks_by_the_windows_win_rate(built_demo, demo_reference, window):
+    """The API's ranking query sorted by win_rate ranks a window's traders by the win rate of
+    the trader-markets closed in that window, as the reference does (nulls last)."""
+    from api import queries
+    from tests.reference.metrics import round6
+
+    suffix = "" if window == "all" else f"_{window}"
+    eligible = [
+        t
+        for t in demo_reference.traders_v2.values()
+        if t[f"trades{suffix}"] >= 1 and t[f"volume{suffix}"] >= 1
+    ]
+    rates = {t["wallet_address"]: t[f"win_rate{suffix}"] for t in eligible}
+    if window != "all":  # the check means something only if the window changes the rates
+        assert any(rates[t["wallet_address"]] != t["win_rate"] for t in eligible)
+    rated = [round6(r) for r in rates.values() if r is not None]
+    expected = sorted(
+        (wallet, 1 + sum(1 for o in rated if o > round6(r)) if r is not None else len(rated) + 1)
+        for wallet, r in rates.items()
+    )
+    sql = queries.leaderboard(window, "win_rate", "desc") % {
+        "min_trades": "1",
+        "min_volume": "1",
+        "limit": "100000",
+        "offset": "0",
+    }
+    rows = built_demo.query(sql)
+    queries.rank_page(rows, "win_rate")
+    assert sorted((r["wallet_address"], r["rank"]) for r in rows) == expected
+    for r in rows:
+        assert _same(r["win_rate"], rates[r["wallet_address"]])
