@@ -54,6 +54,7 @@ Money = ExactDecimal  # USDC, 6 decimals in the marts
 Shares = ExactDecimal  # outcome tokens, 6 decimals
 Price = ExactDecimal  # USDC per share in [0, 1], 18 decimals
 Percent = ExactDecimal  # win rates, 0-100, 6 decimals
+Ratio = ExactDecimal  # profit factors, 6 decimals
 
 
 def dump_json(body: BaseModel, decimals: DecimalFormat) -> bytes:
@@ -142,11 +143,19 @@ class LeaderboardEntryPublic(_Public):
     )
     total_trades: int = Field(description="Fills in the timeframe.", examples=[42])
     win_rate: Percent | None = Field(
-        description="Lifetime share of closed trader-markets won, 0-100; null with none closed.",
+        description="100 x wins / (wins + losses) of the timeframe, 0-100; null with none "
+        "closed in it.",
         examples=[62.5],
     )
-    wins: int = Field(description="Lifetime closed trader-markets with PnL > 0.", examples=[5])
-    losses: int = Field(description="Lifetime closed trader-markets with PnL < 0.", examples=[3])
+    wins: int = Field(
+        description="Trader-markets closed in the timeframe with PnL > 0 (every closed one for "
+        "`all`); a trader-market closes when its condition resolves, else when its last share "
+        "goes.",
+        examples=[5],
+    )
+    losses: int = Field(
+        description="Trader-markets closed in the timeframe with PnL < 0.", examples=[3]
+    )
     markets_traded: int = Field(description="Distinct markets (conditions) touched.", examples=[8])
     last_trade_at: UtcDatetime | None = Field(description="Time of the trader's newest fill.")
 
@@ -207,6 +216,56 @@ class TraderMetricsPublic(_Public):
     trades_7d: int = Field(description="Fills in the last 7 days.")
     trades_30d: int = Field(description="Fills in the last 30 days.")
     trades_all: int = Field(description="Lifetime fills.")
+    wins_1d: int = Field(description="Trader-markets closed in the last day with PnL > 0.")
+    wins_7d: int = Field(description="Trader-markets closed in the last 7 days with PnL > 0.")
+    wins_30d: int = Field(description="Trader-markets closed in the last 30 days with PnL > 0.")
+    wins_all: int = Field(description="Closed trader-markets with PnL > 0 (wins).")
+    losses_1d: int = Field(description="Trader-markets closed in the last day with PnL < 0.")
+    losses_7d: int = Field(description="Trader-markets closed in the last 7 days with PnL < 0.")
+    losses_30d: int = Field(description="Trader-markets closed in the last 30 days with PnL < 0.")
+    losses_all: int = Field(description="Closed trader-markets with PnL < 0 (losses).")
+    win_rate_1d: Percent | None = Field(
+        description="100 x wins_1d / (wins_1d + losses_1d); null with none closed in the day."
+    )
+    win_rate_7d: Percent | None = Field(
+        description="100 x wins_7d / (wins_7d + losses_7d); null with none closed in 7 days."
+    )
+    win_rate_30d: Percent | None = Field(
+        description="100 x wins_30d / (wins_30d + losses_30d); null with none closed in 30 days."
+    )
+    win_rate_all: Percent | None = Field(description="The lifetime win_rate.", examples=[62.5])
+
+
+class MarketResultPublic(_Public):
+    market_id: str = Field(
+        description="The condition id of the trader-market (a token id for a token without one)."
+    )
+    total_pnl: Money = Field(description="The trader's total PnL in it (all outcomes), USDC.")
+
+
+class TraderRiskPublic(_Public):
+    profit_factor: Ratio | None = Field(
+        description="Total PnL of the winning closed trader-markets / |that of the losing "
+        "ones|, to 1e-6; null without a loss.",
+        examples=[1.8],
+    )
+    avg_win: Money | None = Field(
+        description="Average total PnL of a winning trader-market; null without one."
+    )
+    avg_loss: Money | None = Field(
+        description="Average total PnL of a losing trader-market (negative); null without one."
+    )
+    max_drawdown: Money = Field(
+        description="Largest fall of cumulative total PnL from an earlier peak, over the "
+        "trader's end-of-active-day values and as_of; USDC, >= 0.",
+        examples=[120.5],
+    )
+    best_market: MarketResultPublic | None = Field(
+        description="The closed trader-market with the highest total PnL; null with none closed."
+    )
+    worst_market: MarketResultPublic | None = Field(
+        description="The closed trader-market with the lowest total PnL; null with none closed."
+    )
 
 
 class RankPublic(_Public):
@@ -305,6 +364,10 @@ class TraderDetailPublic(_Public):
         None, description="The category `metrics` cover (its markets only); null: all markets."
     )
     metrics: TraderMetricsPublic
+    risk: TraderRiskPublic = Field(
+        description="The trader's risk over all its markets (whatever `category`), from its "
+        "closed trader-markets and daily series."
+    )
     ranks: list[RankPublic] = Field(
         description="The trader's places on the precomputed leaderboards it is eligible for."
     )

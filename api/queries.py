@@ -11,13 +11,16 @@ and on PostgreSQL the schema of the publication it serves, which api/warehouse.p
 The marts (dbt_project/models/marts):
 - `marts.traders_v2`: one row per trader; lifetime `trades`, `volume`, `realized_pnl`,
   `unrealized_pnl`, `total_pnl`, `wins`, `losses`, `win_rate`, `markets_traded`,
-  `open_positions`, and `pnl_<w>`, `volume_<w>`, `trades_<w>` for w in 1d, 7d, 30d.
+  `open_positions`; `pnl_<w>`, `volume_<w>`, `trades_<w>`, `wins_<w>`, `losses_<w>`,
+  `win_rate_<w>` for w in 1d, 7d, 30d; the risk figures `profit_factor`, `avg_win`,
+  `avg_loss`, `max_drawdown`, `best_market(_pnl)`, `worst_market(_pnl)`.
 - `marts.trader_stats`: one row per trader and UTC `day` with activity.
 - `marts.trader_markets`: one row per position (trader, token) with `status` and the
   trader-market's `market_outcome`.
 - `marts.trader_categories`: one row per (trader, leaderboard category) with the
   traders_v2 columns the leaderboard reads, over that category's positions.
-- `marts.leaderboard`: per `time_window`, eligible traders with `pnl_rank`, `volume_rank`.
+- `marts.leaderboard`: per `time_window`, eligible traders with `pnl_rank`, `volume_rank` and
+  the window's `wins`, `losses`, `win_rate`.
 - `marts.data_watermark`: one row, `as_of` (newest extracted event time).
 """
 
@@ -29,6 +32,14 @@ WINDOW_COLUMNS: dict[str, tuple[str, str, str]] = {
     "7d": ("pnl_7d", "volume_7d", "trades_7d"),
     "30d": ("pnl_30d", "volume_30d", "trades_30d"),
     "all": ("total_pnl", "volume", "trades"),
+}
+# Window -> (win_rate, wins, losses) columns of traders_v2 and trader_categories: the
+# trader-markets closed in the window; "all" is every closed one.
+WIN_COLUMNS: dict[str, tuple[str, str, str]] = {
+    "1d": ("win_rate_1d", "wins_1d", "losses_1d"),
+    "7d": ("win_rate_7d", "wins_7d", "losses_7d"),
+    "30d": ("win_rate_30d", "wins_30d", "losses_30d"),
+    "all": ("win_rate", "wins", "losses"),
 }
 # Leaderboard sort key -> column of a `leaderboard` page row.
 SORT_COLUMNS = {
@@ -72,9 +83,10 @@ def leaderboard(timeframe: str, sort_by: str, order: str, by_category: bool = Fa
     so the page and the counts read the same data.
     """
     pnl, volume, trades = WINDOW_COLUMNS[timeframe]
+    win_rate, wins, losses = WIN_COLUMNS[timeframe]
     column = SORT_COLUMNS[sort_by]
     direction = ORDERS[order]
-    source = {"total_pnl": pnl, "volume": volume, "total_trades": trades, "win_rate": "win_rate"}
+    source = {"total_pnl": pnl, "volume": volume, "total_trades": trades, "win_rate": win_rate}
     key = source[column]
     before = ">" if direction == "desc" else "<"
     table, in_category = _ranked_source(by_category)
@@ -86,9 +98,9 @@ def leaderboard(timeframe: str, sort_by: str, order: str, by_category: bool = Fa
                 {pnl} as total_pnl,
                 {volume} as volume,
                 {trades} as total_trades,
-                win_rate,
-                wins,
-                losses,
+                {win_rate} as win_rate,
+                {wins} as wins,
+                {losses} as losses,
                 markets_traded,
                 last_trade_at
             from {table}
@@ -158,7 +170,7 @@ def leaderboard_from_mart(sort_by: str) -> str:
     # whole window with every trader.
     return f"""
         with page as (
-            select wallet_address, {rank} as rank, pnl, volume, trades
+            select wallet_address, {rank} as rank, pnl, volume, trades, win_rate, wins, losses
             from marts.leaderboard
             where time_window = %(time_window)s
             order by {rank}, wallet_address
@@ -170,9 +182,9 @@ def leaderboard_from_mart(sort_by: str) -> str:
             page.pnl as total_pnl,
             page.volume,
             page.trades as total_trades,
-            traders.win_rate,
-            traders.wins,
-            traders.losses,
+            page.win_rate,
+            page.wins,
+            page.losses,
             traders.markets_traded,
             traders.last_trade_at
         from page
@@ -227,7 +239,14 @@ def leaderboard_count(timeframe: str, by_category: bool = False) -> str:
     """
 
 
-TRADER = """
+# The per-window wins, losses and win rates, named <column>_<window> ("all" included).
+_WIN_METRICS = ",\n        ".join(
+    f"{column} as {name}_{window}"
+    for window, columns in WIN_COLUMNS.items()
+    for column, name in zip(columns, ("win_rate", "wins", "losses"), strict=True)
+)
+
+TRADER = f"""
     select
         wallet_address,
         first_trade_at,
@@ -247,17 +266,27 @@ TRADER = """
         pnl_1d, pnl_7d, pnl_30d, total_pnl as pnl_all,
         volume_1d, volume_7d, volume_30d, volume as volume_all,
         trades_1d, trades_7d, trades_30d, trades as trades_all,
+        {_WIN_METRICS},
+        profit_factor,
+        avg_win,
+        avg_loss,
+        max_drawdown,
+        best_market,
+        best_market_pnl,
+        worst_market,
+        worst_market_pnl,
         as_of
     from marts.traders_v2
     where wallet_address = %(wallet)s
 """
 
 # The trader's per-window metrics over the positions of one category (no row: none there).
-TRADER_CATEGORY = """
+TRADER_CATEGORY = f"""
     select
         pnl_1d, pnl_7d, pnl_30d, total_pnl as pnl_all,
         volume_1d, volume_7d, volume_30d, volume as volume_all,
-        trades_1d, trades_7d, trades_30d, trades as trades_all
+        trades_1d, trades_7d, trades_30d, trades as trades_all,
+        {_WIN_METRICS}
     from marts.trader_categories
     where wallet_address = %(wallet)s and category = %(category)s
 """

@@ -22,6 +22,7 @@ from api.models import (
     ErrorPublic,
     LeaderboardEntryPublic,
     LeaderboardPublic,
+    MarketResultPublic,
     Order,
     PositionPublic,
     PositionsPublic,
@@ -31,6 +32,7 @@ from api.models import (
     TraderDetailPublic,
     TraderMetricsPublic,
     TraderPublic,
+    TraderRiskPublic,
     TraderSearchPublic,
     TraderSearchResultPublic,
     TraderStatisticsPublic,
@@ -239,6 +241,22 @@ async def get_trader(wallet_address: WalletPath, request: Request, state: StateD
     return _json(body)
 
 
+def _risk(row: dict) -> TraderRiskPublic:
+    def market(which: str) -> MarketResultPublic | None:
+        if row[which] is None:
+            return None
+        return MarketResultPublic(market_id=row[which], total_pnl=row[f"{which}_pnl"])
+
+    return TraderRiskPublic(
+        profit_factor=row["profit_factor"],
+        avg_win=row["avg_win"],
+        avg_loss=row["avg_loss"],
+        max_drawdown=row["max_drawdown"],
+        best_market=market("best_market"),
+        worst_market=market("worst_market"),
+    )
+
+
 async def trader_body(state: AppState, wallet_address: str, query: TraderQuery) -> bytes | None:
     """The cached JSON body of one trader, None when the marts do not have the wallet."""
     warehouse = state.warehouse
@@ -249,8 +267,14 @@ async def trader_body(state: AppState, wallet_address: str, query: TraderQuery) 
         row = await warehouse.fetch_one(
             queries.TRADER_CATEGORY, {**wallet, "category": category.value}
         )
-        # no position in the category's markets: nothing traded, nothing earned there
-        return row if row is not None else dict.fromkeys(TraderMetricsPublic.model_fields, 0)
+        # no position in the category's markets: nothing traded, nothing earned, nothing
+        # closed there
+        if row is not None:
+            return row
+        return {
+            name: None if name.startswith("win_rate") else 0
+            for name in TraderMetricsPublic.model_fields
+        }
 
     async def compute() -> bytes | None:
         row = await warehouse.fetch_one(queries.TRADER, wallet)
@@ -267,6 +291,7 @@ async def trader_body(state: AppState, wallet_address: str, query: TraderQuery) 
             trader=TraderPublic.model_validate(row),
             category=category,
             metrics=TraderMetricsPublic.model_validate(metrics),
+            risk=_risk(row),
             ranks=sorted(
                 (RankPublic.model_validate(r) for r in ranks), key=lambda r: order[r.timeframe]
             ),

@@ -237,6 +237,9 @@ async def trader_page(wallet: str, request: Request, state: StateDep) -> Respons
             "pnl": metrics[f"pnl_{key}"],
             "volume": metrics[f"volume_{key}"],
             "trades": metrics[f"trades_{key}"],
+            "win_rate": metrics[f"win_rate_{key}"],
+            "wins": metrics[f"wins_{key}"],
+            "losses": metrics[f"losses_{key}"],
             "pnl_rank": ranks.get(key, {}).get("pnl_rank"),
             "volume_rank": ranks.get(key, {}).get("volume_rank"),
         }
@@ -247,6 +250,7 @@ async def trader_page(wallet: str, request: Request, state: StateDep) -> Respons
         "trader.html",
         wallet=wallet,
         trader=detail["trader"],
+        risk=detail["risk"],
         windows=windows,
         daily=daily,
         chart_series={

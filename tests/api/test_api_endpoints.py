@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 import pytest
 
-from api.queries import WINDOW_COLUMNS
+from api.queries import WIN_COLUMNS, WINDOW_COLUMNS
 
 TOL = 1e-6
 
@@ -25,7 +25,8 @@ def expected_leaderboard(
     rows, timeframe, sort_by="pnl", order="desc", min_trades=10, min_volume=100
 ):
     pnl, volume, trades = WINDOW_COLUMNS[timeframe]
-    key = {"pnl": pnl, "volume": volume, "trades": trades, "win_rate": "win_rate"}[sort_by]
+    win_rate = WIN_COLUMNS[timeframe][0]
+    key = {"pnl": pnl, "volume": volume, "trades": trades, "win_rate": win_rate}[sort_by]
     eligible = [r for r in rows if r[trades] >= min_trades and r[volume] >= min_volume]
     with_value = [r for r in eligible if r[key] is not None]
     without = [r for r in eligible if r[key] is None]
@@ -89,6 +90,35 @@ def test_leaderboard_sorts_and_thresholds(served, traders, sort_by, order):
     expected = expected_leaderboard(traders, "30d", sort_by, order, 1, 0)
     assert [(t["rank"], t["wallet_address"]) for t in body["traders"]] == expected
     assert body["total"] == len(expected) > 10
+
+
+@pytest.mark.parametrize("timeframe", ["1d", "7d"])
+def test_leaderboard_win_rate_is_the_windows(served, traders, timeframe):
+    """Sorted by win_rate, a window ranks by the trader-markets closed in it, and every entry
+    carries that window's wins, losses and win rate, not the lifetime ones."""
+    # (the tiny world closes its markets in its last day: tests/dbt_project ranks a world
+    # whose windows' rates differ from the lifetime ones)
+    win_rate, wins, losses = WIN_COLUMNS[timeframe]
+    params = dict(timeframe=timeframe, sort_by="win_rate", min_trades=1, min_volume=0)
+    body = served.get("/api/v1/traders/leaderboard", limit=100, **params).json()
+    expected = expected_leaderboard(traders, timeframe, "win_rate", "desc", 1, 0)
+    assert [(t["rank"], t["wallet_address"]) for t in body["traders"]] == expected
+    by_wallet = {r["wallet_address"]: r for r in traders}
+    for entry in body["traders"]:
+        row = by_wallet[entry["wallet_address"]]
+        assert close(entry["win_rate"], row[win_rate])
+        assert (entry["wins"], entry["losses"]) == (row[wins], row[losses])
+
+
+def test_leaderboard_mart_carries_the_windows_win_rate(served, traders):
+    """The default (mart-served) leaderboard entries carry the window's win rate too."""
+    by_wallet = {r["wallet_address"]: r for r in traders}
+    for timeframe, (win_rate, wins, losses) in WIN_COLUMNS.items():
+        body = served.get("/api/v1/traders/leaderboard", timeframe=timeframe, limit=100).json()
+        for entry in body["traders"]:
+            row = by_wallet[entry["wallet_address"]]
+            assert close(entry["win_rate"], row[win_rate]), (timeframe, entry)
+            assert (entry["wins"], entry["losses"]) == (row[wins], row[losses])
 
 
 def test_leaderboard_pages(served):
@@ -166,6 +196,16 @@ def test_trader_detail(served, traders):
         assert close(metrics[f"volume_{window}"], row[f"volume_{window}"])
         assert metrics[f"trades_{window}"] == row[f"trades_{window}"]
     assert close(metrics["pnl_all"], row["total_pnl"]) and metrics["trades_all"] == row["trades"]
+    for window, (win_rate, wins, losses) in WIN_COLUMNS.items():
+        assert close(metrics[f"win_rate_{window}"], row[win_rate]), window
+        assert (metrics[f"wins_{window}"], metrics[f"losses_{window}"]) == (row[wins], row[losses])
+    risk = body["risk"]
+    for column in ("profit_factor", "avg_win", "avg_loss", "max_drawdown"):
+        assert close(risk[column], row[column]), column
+    for which in ("best_market", "worst_market"):
+        assert risk[which]["market_id"] == row[which]
+        assert close(risk[which]["total_pnl"], row[f"{which}_pnl"])
+    assert risk["profit_factor"] is not None and risk["max_drawdown"] is not None
 
     ranks = served.query(
         "select time_window, pnl_rank, volume_rank from marts.leaderboard "

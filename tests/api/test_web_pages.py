@@ -165,3 +165,32 @@ def test_each_sources_lag_in_plain_words():
     ]
     # Without the chain the frozen subgraph is just behind, and says how far.
     assert source_lags(sources[2:], now) == ["orderbook 220 days behind"]
+
+
+def test_trader_page_shows_the_risk_and_the_windows_win_rates(client):
+    """The trader page says the API's risk figures and each window's win rate."""
+    from api.web import format as fmt
+
+    board = client.get("/api/v1/traders/leaderboard", params={"timeframe": "all"}).json()
+    wallet = max(board["traders"], key=lambda t: t["total_trades"])["wallet_address"]
+    detail = client.get(f"/api/v1/traders/{wallet}").json()
+    risk = detail["risk"]
+    assert risk["profit_factor"] is not None and risk["best_market"] is not None
+    page = client.get(f"/traders/{wallet}")
+    assert page.status_code == 200
+    section = re.search(r'<dl class="headline" id="risk">(.*?)</dl>', page.text, re.S)
+    assert section, "the page has no risk section"
+    shown = section.group(1)
+    assert f"<dd>{risk['profit_factor']:.2f}</dd>" in shown
+    assert f"<dd>{fmt.usd(risk['avg_win'], True)}</dd>" in shown
+    assert f"<dd>{fmt.usd(risk['avg_loss'], True)}</dd>" in shown
+    assert f"<dd>{fmt.usd(risk['max_drawdown'])}</dd>" in shown
+    for which in ("best_market", "worst_market"):
+        assert fmt.usd(risk[which]["total_pnl"], True) in shown
+        assert f'title="{risk[which]["market_id"]}"' in shown
+    metrics = detail["metrics"]
+    for key in ("1d", "7d", "30d", "all"):
+        row = re.search(rf'<tr data-timeframe="{key}">(.*?)</tr>', page.text, re.S).group(1)
+        rate = fmt.percent(metrics[f"win_rate_{key}"])
+        won, lost = metrics[f"wins_{key}"], metrics[f"losses_{key}"]
+        assert f"{rate} <small>({won} won, {lost} lost)</small>" in row

@@ -287,3 +287,100 @@ def test_v2_operations_through_the_adapters_reach_the_ledger(
     settlement = len(crossing_entities["chain_position_operations"]) - len(rows)
     assert settlement > 0  # the MINT and MERGE legs of matches, dropped
     assert sum(p.capped for p in crossing_reference.positions.values()) == 0
+
+
+def _never_held_redeemed_outcomes(entities) -> set[tuple[str, str]]:
+    """(redeemer, token) pairs a V1 redemption names by its index sets (of a resolved
+    condition) on which the redeemer has no fill, split or merge: outcomes it never held."""
+    from tests.reference.metrics import DEFAULT_EXCLUDED, _tokens
+
+    tokens = _tokens(entities)
+    of_condition: dict[str, list[tuple[str, dict]]] = {}
+    for token, info in tokens.items():
+        of_condition.setdefault(info["condition"], []).append((token, info))
+    held = set()
+    for f in entities["order_filled_events"]:
+        token = f["takerAssetId"] if f["makerAssetId"] == "0" else f["makerAssetId"]
+        held.add((f["maker"].lower(), token))
+    for s in [*entities["splits"], *entities["merges"]]:
+        for token, _ in of_condition.get(s["condition"].lower(), []):
+            held.add((s["stakeholder"].lower(), token))
+    named = set()
+    for r in entities["redemptions"]:
+        redeemer = r["redeemer"].lower()
+        if redeemer in DEFAULT_EXCLUDED:
+            continue
+        index_sets = [int(x) for x in r["indexSets"]]
+        for token, info in of_condition.get(r["condition"].lower(), []):
+            if info["payout"] is not None and any((b >> info["index"]) & 1 for b in index_sets):
+                named.add((redeemer, token))
+    return named - held
+
+
+def test_trader_markets_hold_only_positions_the_trader_held(
+    built_demo: Warehouse, demo_entities, demo_reference
+):
+    """A redemption names outcomes by index set, held or not: the demo world has redemptions
+    naming outcomes their redeemer never held, and none of them is a row of trader_markets
+    (nor of the reference), so no row lacks a fill, split, merge and redemption."""
+    never_held = _never_held_redeemed_outcomes(demo_entities)
+    assert never_held, "the demo world should redeem outcomes its redeemers never held"
+    rows = built_demo.query("select * from marts.trader_markets")
+    positions = {(r["wallet_address"], r["token_id"]) for r in rows}
+    assert not positions & never_held
+    assert not demo_reference.positions.keys() & never_held
+    assert positions == set(demo_reference.trader_markets)
+    empty = [
+        r
+        for r in rows
+        if r["trades"] == 0
+        and not any(r[c] for c in ("split_shares", "merged_shares", "redeemed_shares"))
+    ]
+    assert not empty, f"{len(empty)} rows with no trade, split, merge or redemption: {empty[:2]}"
+
+
+def test_risk_columns_are_exercised(demo_reference):
+    """What the comparison of traders_v2 with the reference covers: windows with closed
+    trader-markets, traders with losses and drawdowns, leaderboard rows with a win rate."""
+    traders = demo_reference.traders_v2.values()
+    for window in ("1d", "7d", "30d"):
+        assert any(t[f"wins_{window}"] and t[f"losses_{window}"] for t in traders), window
+    assert any(t["wins"] != t["wins_30d"] for t in traders)
+    assert sum(1 for t in traders if t["profit_factor"] is not None) > 10
+    assert sum(1 for t in traders if t["max_drawdown"] > 0) > 10
+    assert any(t["max_drawdown"] > 0 and t["total_pnl"] > 0 for t in traders)
+    assert any(row["win_rate"] is not None for row in demo_reference.leaderboard.values())
+
+
+@pytest.mark.parametrize("window", ["1d", "7d", "30d", "all"])
+def test_leaderboard_query_ranks_by_the_windows_win_rate(built_demo, demo_reference, window):
+    """The API's ranking query sorted by win_rate ranks a window's traders by the win rate of
+    the trader-markets closed in that window, as the reference does (nulls last)."""
+    from api import queries
+    from tests.reference.metrics import round6
+
+    suffix = "" if window == "all" else f"_{window}"
+    eligible = [
+        t
+        for t in demo_reference.traders_v2.values()
+        if t[f"trades{suffix}"] >= 1 and t[f"volume{suffix}"] >= 1
+    ]
+    rates = {t["wallet_address"]: t[f"win_rate{suffix}"] for t in eligible}
+    if window != "all":  # the check means something only if the window changes the rates
+        assert any(rates[t["wallet_address"]] != t["win_rate"] for t in eligible)
+    rated = [round6(r) for r in rates.values() if r is not None]
+    expected = sorted(
+        (wallet, 1 + sum(1 for o in rated if o > round6(r)) if r is not None else len(rated) + 1)
+        for wallet, r in rates.items()
+    )
+    sql = queries.leaderboard(window, "win_rate", "desc") % {
+        "min_trades": "1",
+        "min_volume": "1",
+        "limit": "100000",
+        "offset": "0",
+    }
+    rows = built_demo.query(sql)
+    queries.rank_page(rows, "win_rate")
+    assert sorted((r["wallet_address"], r["rank"]) for r in rows) == expected
+    for r in rows:
+        assert _same(r["win_rate"], rates[r["wallet_address"]])

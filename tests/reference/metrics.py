@@ -311,6 +311,46 @@ def _adapter_operations(entities, excluded) -> dict[str, list[dict]]:
     return result
 
 
+def _win_rate(wins: int, losses: int) -> Decimal | None:
+    return Decimal(100) * wins / (wins + losses) if wins + losses else None
+
+
+def _window_outcomes(
+    name: str, start: int, as_of: int, closed: Mapping[tuple, tuple[int, Decimal]], outcomes
+) -> dict:
+    """wins_W, losses_W, win_rate_W: the trader-markets closed in (start, as_of]."""
+    in_window = [outcomes[m] for m, (closed_at, _) in closed.items() if start < closed_at <= as_of]
+    wins, losses = in_window.count("win"), in_window.count("loss")
+    return {
+        f"wins_{name}": wins,
+        f"losses_{name}": losses,
+        f"win_rate_{name}": _win_rate(wins, losses),
+    }
+
+
+def _risk(closed: Mapping[tuple, tuple[int, Decimal]], outcomes, curve: list[Decimal]) -> dict:
+    """Profit factor, average win and loss, best and worst market over the closed
+    trader-markets; the largest fall of the cumulative PnL curve from an earlier peak."""
+    won = [total for m, (_, total) in closed.items() if outcomes[m] == "win"]
+    lost = [total for m, (_, total) in closed.items() if outcomes[m] == "loss"]
+    drawdown = peak = Decimal(0)
+    for i, value in enumerate(curve):
+        peak = value if i == 0 else max(peak, value)
+        drawdown = max(drawdown, peak - value)
+    best = min(closed.items(), key=lambda kv: (-kv[1][1], kv[0][1]), default=None)
+    worst = min(closed.items(), key=lambda kv: (kv[1][1], kv[0][1]), default=None)
+    return {
+        "profit_factor": sum(won, Decimal(0)) / -sum(lost, Decimal(0)) if lost else None,
+        "avg_win": sum(won, Decimal(0)) / len(won) if won else None,
+        "avg_loss": sum(lost, Decimal(0)) / len(lost) if lost else None,
+        "max_drawdown": drawdown,
+        "best_market": best[0][1] if best else None,
+        "best_market_pnl": best[1][1] if best else None,
+        "worst_market": worst[0][1] if worst else None,
+        "worst_market_pnl": worst[1][1] if worst else None,
+    }
+
+
 def _compute(entities, excluded, min_trades, min_volume) -> Reference:
     tokens = _tokens(entities)
     condition_tokens: dict[str, list[tuple[str, dict]]] = defaultdict(list)
@@ -472,6 +512,10 @@ def _compute(entities, excluded, min_trades, min_volume) -> Reference:
                 e.cash = amount * (n - 1) / n
             position(c["trader"], token).events.append(e)
 
+    # a redemption names outcomes by index set: an outcome the trader never held (no other
+    # event on it) is no position
+    for key in [k for k, p in positions.items() if all(e.kind == "redemption" for e in p.events)]:
+        del positions[key]
     for p in positions.values():
         p.fold()
 
@@ -537,10 +581,15 @@ def _compute(entities, excluded, min_trades, min_volume) -> Reference:
     for key, row in trader_markets.items():
         markets[(row["wallet_address"], market_of[key])].append(row)
     market_outcomes = {}
+    # (wallet, market) -> (closed_at, exact total PnL) of the closed trader-markets: closed at
+    # the condition's resolution, else at the last event once every share is gone
+    closed_markets: dict[tuple[str, str], tuple[int, Decimal]] = {}
     for mkey, rows in markets.items():
-        closed = any(r["_resolved"] for r in rows) or all(r["shares"] == 0 for r in rows)
-        total = round6(sum((r["total_pnl"] for r in rows), Decimal(0)))
-        if not closed:
+        resolved = any(r["_resolved"] for r in rows)
+        emptied = all(r["shares"] == 0 for r in rows)
+        exact_total = sum((r["total_pnl"] for r in rows), Decimal(0))
+        total = round6(exact_total)
+        if not (resolved or emptied):
             outcome = "open"
         elif total > 0:
             outcome = "win"
@@ -549,6 +598,10 @@ def _compute(entities, excluded, min_trades, min_volume) -> Reference:
         else:
             outcome = "flat"
         market_outcomes[mkey] = outcome
+        if resolved:
+            closed_markets[mkey] = (resolved_at[rows[0]["condition_id"]], exact_total)
+        elif emptied:
+            closed_markets[mkey] = (max(r["last_activity_at"] for r in rows), exact_total)
         for r in rows:
             r["market_outcome"] = outcome
     metadata = market_metadata(entities)
@@ -562,6 +615,10 @@ def _compute(entities, excluded, min_trades, min_volume) -> Reference:
         row["icon_url"] = meta["icon_url"] if meta else None
         row["market_url"] = meta["market_url"] if meta else None
 
+    closed_by_trader: dict[str, dict] = defaultdict(dict)
+    for mkey, closed in closed_markets.items():
+        closed_by_trader[mkey[0]][mkey] = closed
+
     # traders_v2 ------------------------------------------------------------------------------
     by_trader: dict[str, list[Position]] = defaultdict(list)
     for p in positions.values():
@@ -574,6 +631,7 @@ def _compute(entities, excluded, min_trades, min_volume) -> Reference:
         tf = fills_by_trader.get(trader, [])
         rows = [trader_markets[(trader, p.token)] for p in plist]
         outcomes = [o for (w, _), o in market_outcomes.items() if w == trader]
+        trader_closed = closed_by_trader[trader]
         wins, losses = outcomes.count("win"), outcomes.count("loss")
         total = sum((equity(p, as_of) for p in plist), Decimal(0))
         row = {
@@ -589,7 +647,7 @@ def _compute(entities, excluded, min_trades, min_volume) -> Reference:
             "total_pnl": total,
             "wins": wins,
             "losses": losses,
-            "win_rate": Decimal(100) * wins / (wins + losses) if wins + losses else None,
+            "win_rate": _win_rate(wins, losses),
             "markets_traded": len({market_of[(trader, p.token)] for p in plist}),
             "open_positions": sum(1 for r in rows if r["status"] == "open"),
         }
@@ -599,6 +657,7 @@ def _compute(entities, excluded, min_trades, min_volume) -> Reference:
             in_window = [f for f in tf if start < f["ts"] <= as_of]
             row[f"volume_{name}"] = sum((f["usdc"] for f in in_window), Decimal(0))
             row[f"trades_{name}"] = len(in_window)
+            row.update(_window_outcomes(name, start, as_of, trader_closed, market_outcomes))
         traders[trader] = row
 
     # trader_stats ----------------------------------------------------------------------------
@@ -655,6 +714,15 @@ def _compute(entities, excluded, min_trades, min_volume) -> Reference:
             }
             previous = cumulative_pnl
 
+    # trader risk: from the closed trader-markets and the end-of-active-day cumulative PnL
+    curves: dict[str, list[tuple[dt.date, Decimal]]] = defaultdict(list)
+    for (trader, day), stats in trader_stats.items():
+        curves[trader].append((day, stats["cumulative_pnl"]))
+    for trader, row in traders.items():
+        trader_closed = closed_by_trader[trader]
+        curve = [value for _, value in sorted(curves[trader])] + [row["total_pnl"]]
+        row.update(_risk(trader_closed, market_outcomes, curve))
+
     # leaderboard -----------------------------------------------------------------------------
     leaderboard: dict[tuple[str, str], dict] = {}
     for window in ("all", *WINDOWS):
@@ -673,6 +741,10 @@ def _compute(entities, excluded, min_trades, min_volume) -> Reference:
                 "pnl": pnl,
                 "volume": volume,
                 "trades": trades,
+                **{
+                    column: traders[wallet][column if window == "all" else f"{column}{suffix}"]
+                    for column in ("wins", "losses", "win_rate")
+                },
                 "pnl_rank": 1 + sum(1 for e in eligible if e[1] > rounded),
                 "volume_rank": 1 + sum(1 for e in eligible if e[3] > volume),
             }
@@ -704,8 +776,13 @@ def _compute(entities, excluded, min_trades, min_volume) -> Reference:
             "total_pnl": total,
             "wins": wins,
             "losses": losses,
-            "win_rate": Decimal(100) * wins / (wins + losses) if wins + losses else None,
+            "win_rate": _win_rate(wins, losses),
             "markets_traded": len(outcomes),
+        }
+        category_closed = {
+            (trader, m): closed_markets[(trader, m)]
+            for m in outcomes
+            if (trader, m) in closed_markets
         }
         for name, seconds in WINDOWS.items():
             start = as_of - seconds
@@ -713,6 +790,7 @@ def _compute(entities, excluded, min_trades, min_volume) -> Reference:
             in_window = [f for f in tf if start < f["ts"] <= as_of]
             row[f"volume_{name}"] = sum((f["usdc"] for f in in_window), Decimal(0))
             row[f"trades_{name}"] = len(in_window)
+            row.update(_window_outcomes(name, start, as_of, category_closed, market_outcomes))
         trader_categories[(trader, category)] = row
 
     return Reference(

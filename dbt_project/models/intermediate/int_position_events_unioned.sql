@@ -15,10 +15,11 @@
 -- then subgraph events by id, then chain events by (block, log index) (event_sort_key).
 -- Fills are one event; a split or merge is one event per outcome token of its condition
 -- (a buy or sell of every outcome at 1 / outcomes); a redemption is one event per redeemed
--- outcome, sold at its payout. Splits, merges and redemptions come from the V1 activity
--- subgraph and, for the V2 era, from the collateral adapters' operations attributed to their
--- users (int_position_operations_attributed), the same way; a V2 neg-risk conversion is one
--- event per token it takes or gives (int_position_conversion_legs). Amounts are scaled integers (see macros/exact_arithmetic.sql):
+-- outcome the trader held (a position with another event), sold at its payout. Splits, merges
+-- and redemptions come from the V1 activity subgraph and, for the V2 era, from the collateral
+-- adapters' operations attributed to their users (int_position_operations_attributed), the
+-- same way; a V2 neg-risk conversion is one event per token it takes or gives
+-- (int_position_conversion_legs). Amounts are scaled integers (see macros/exact_arithmetic.sql):
 --   quantity_units  shares x 1e6 requested (null for a redemption: all held shares)
 --   cost_e24        what an increase pays, USDC x 1e24 (moves the average cost)
 --   price_e18       what a decrease realizes per share, x 1e18 (net of fee for fills)
@@ -550,7 +551,7 @@ conversion_events as (
 
 ),
 
-position_events as (
+held_position_events as (
 
     select * from fill_events
     union all
@@ -558,9 +559,32 @@ position_events as (
     union all
     select * from merge_events
     union all
-    select * from redemption_events
-    union all
     select * from conversion_events
+
+),
+
+-- A redemption names outcomes by index set, held or not: it is an event only of a position
+-- the trader held, one with another event (DESIGN section 2, "Trader-market"). Every event of
+-- a position is above, incremental runs included (they take changed positions whole).
+held_positions as (
+
+    select distinct
+        trader_address,
+        token_id
+    from held_position_events
+
+),
+
+position_events as (
+
+    select * from held_position_events
+    union all
+    select redemption_events.*
+    from redemption_events
+    inner join held_positions
+        on
+            redemption_events.trader_address = held_positions.trader_address
+            and redemption_events.token_id = held_positions.token_id
 
 )
 {%- if is_incremental() %},

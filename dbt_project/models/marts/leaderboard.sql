@@ -10,7 +10,8 @@
 
 -- Per window (1d, 7d, 30d, all), the traders with at least min_trader_trades fills and
 -- min_trader_volume USDC in the window, ranked with rank() (ties share a rank) by PnL and
--- separately by volume. Readers break ties by wallet address.
+-- separately by volume. Readers break ties by wallet address. Each row carries the window's
+-- wins, losses and win rate (trader-markets closed in the window).
 
 with
 
@@ -28,6 +29,9 @@ windowed as (
         total_pnl as pnl,
         volume,
         trades,
+        wins,
+        losses,
+        win_rate,
         as_of
     from traders
     {%- for name, seconds in windows() %}
@@ -38,6 +42,9 @@ windowed as (
             pnl_{{ name }} as pnl,
             volume_{{ name }} as volume,
             trades_{{ name }} as trades,
+            wins_{{ name }} as wins,
+            losses_{{ name }} as losses,
+            win_rate_{{ name }} as win_rate,
             as_of
         from traders
     {%- endfor %}
@@ -59,6 +66,9 @@ select
     pnl,
     volume,
     trades,
+    wins,
+    losses,
+    win_rate,
     rank() over (partition by time_window order by pnl desc) as pnl_rank,
     rank() over (partition by time_window order by volume desc) as volume_rank,
     as_of

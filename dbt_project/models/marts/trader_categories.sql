@@ -71,10 +71,9 @@ equity as (
 
 ),
 
-positions as (
+trader_markets as (
 
-    select * from {{ ref('trader_markets') }}
-    where category is not null
+    select * from {{ ref('int_trader_markets_summarized') }}
 
 ),
 
@@ -140,27 +139,18 @@ trader_equity as (
 ),
 
 -- a trader-market is one condition, so it has one category
-trader_markets as (
-
-    select distinct
-        wallet_address,
-        category,
-        condition_id,
-        market_outcome
-    from positions
-
-),
-
 trader_outcomes as (
 
     select
-        wallet_address,
-        category,
+        trader_markets.trader_address,
+        markets.category,
         count(*) as markets_traded,
-        sum(case when market_outcome = 'win' then 1 else 0 end) as wins,
-        sum(case when market_outcome = 'loss' then 1 else 0 end) as losses
+        {{ outcome_counts(closed='trader_markets') }}
     from trader_markets
-    group by wallet_address, category
+    inner join markets
+        on trader_markets.condition_id = markets.condition_id
+    cross join watermark
+    group by trader_markets.trader_address, markets.category
 
 )
 
@@ -173,19 +163,17 @@ select
     {{ money('trader_equity.total_pnl_e24') }} as total_pnl,
     trader_outcomes.wins,
     trader_outcomes.losses,
-    case
-        when trader_outcomes.wins + trader_outcomes.losses > 0
-            then {{ micro(round_idiv(
-                to_int('trader_outcomes.wins') ~ ' * 100000000',
-                'trader_outcomes.wins + trader_outcomes.losses'
-            )) }}
-    end as win_rate,
+    {{ win_rate('trader_outcomes.wins', 'trader_outcomes.losses') }} as win_rate,
     trader_outcomes.markets_traded,
     {%- for name, seconds in windows() %}
         {{ money('trader_equity.total_pnl_e24 - trader_equity.start_equity_' ~ name ~ '_e24') }}
             as pnl_{{ name }},
         coalesce(trader_fills.volume_{{ name }}, 0) as volume_{{ name }},
         coalesce(trader_fills.trades_{{ name }}, 0) as trades_{{ name }},
+        trader_outcomes.wins_{{ name }},
+        trader_outcomes.losses_{{ name }},
+        {{ win_rate('trader_outcomes.wins_' ~ name, 'trader_outcomes.losses_' ~ name) }}
+            as win_rate_{{ name }},
     {%- endfor %}
     {{ epoch_to_timestamptz('watermark.as_of_epoch') }} as as_of
 
@@ -196,7 +184,7 @@ inner join trader_equity
         and traders.category = trader_equity.category
 inner join trader_outcomes
     on
-        traders.trader_address = trader_outcomes.wallet_address
+        traders.trader_address = trader_outcomes.trader_address
         and traders.category = trader_outcomes.category
 left join trader_fills
     on

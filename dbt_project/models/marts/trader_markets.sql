@@ -7,9 +7,8 @@
     )
 }}
 
--- One row per position (trader, token) as of the watermark, with its trader-market's outcome.
--- A trader-market (trader, condition) is closed when the condition is resolved or every share
--- of it is gone; closed ones are a win or a loss by the sign of their total PnL.
+-- One row per position (trader, token) the trader held, as of the watermark, with its
+-- trader-market's outcome (int_trader_markets_summarized).
 
 with
 
@@ -47,6 +46,12 @@ watermark as (
 markets as (
 
     select * from {{ ref('markets') }}
+
+),
+
+trader_markets as (
+
+    select * from {{ ref('int_trader_markets_summarized') }}
 
 ),
 
@@ -89,18 +94,6 @@ positions as (
     left join conditions
         on tokens.condition_id = conditions.condition_id
 
-),
-
-trader_market_totals as (
-
-    select
-        trader_address,
-        market_id,
-        bool_or(is_resolved) or max(shares_units) = 0 as is_closed,
-        {{ round_idiv('sum(total_pnl_e24)', '1000000000000000000') }} as total_pnl_micro
-    from positions
-    group by trader_address, market_id
-
 )
 
 select
@@ -135,12 +128,7 @@ select
         when positions.shares_units = 0 then 'closed'
         else 'open'
     end as status,
-    case
-        when not trader_market_totals.is_closed then 'open'
-        when trader_market_totals.total_pnl_micro > 0 then 'win'
-        when trader_market_totals.total_pnl_micro < 0 then 'loss'
-        else 'flat'
-    end as market_outcome,
+    trader_markets.outcome as market_outcome,
     {{ epoch_to_timestamptz('watermark.as_of_epoch') }} as as_of,
     -- Gamma metadata; a market without it is named by its condition (or token) id
     coalesce(markets.question, positions.market_id) as question,
@@ -153,10 +141,10 @@ select
     markets.market_url
 
 from positions
-inner join trader_market_totals
+inner join trader_markets
     on
-        positions.trader_address = trader_market_totals.trader_address
-        and positions.market_id = trader_market_totals.market_id
+        positions.trader_address = trader_markets.trader_address
+        and positions.market_id = trader_markets.market_id
 left join markets
     on positions.condition_id = markets.condition_id
 cross join watermark

@@ -9,8 +9,10 @@
 }}
 
 -- One row per trader (any address with an attributed fill, split, merge or redemption):
--- lifetime totals as of the watermark, trader-market wins and losses, and PnL, volume and
--- trades over the 1d, 7d and 30d windows ending at as_of.
+-- lifetime totals as of the watermark, trader-market wins and losses, PnL, volume, trades,
+-- wins and losses over the 1d, 7d and 30d windows ending at as_of, and the trader's risk
+-- (DESIGN section 2, "Trader risk"): profit factor, average win and loss, largest drawdown,
+-- best and worst closed trader-market.
 
 with
 
@@ -35,6 +37,18 @@ equity as (
 positions as (
 
     select * from {{ ref('trader_markets') }}
+
+),
+
+trader_markets as (
+
+    select * from {{ ref('int_trader_markets_summarized') }}
+
+),
+
+daily as (
+
+    select * from {{ ref('trader_stats') }}
 
 ),
 
@@ -114,24 +128,95 @@ trader_positions as (
 
 ),
 
-trader_markets as (
-
-    select distinct
-        wallet_address,
-        coalesce(condition_id, token_id) as market_id,
-        market_outcome
-    from positions
-
-),
-
 trader_outcomes as (
 
     select
-        wallet_address,
-        sum(case when market_outcome = 'win' then 1 else 0 end) as wins,
-        sum(case when market_outcome = 'loss' then 1 else 0 end) as losses
+        trader_markets.trader_address,
+        {{ outcome_counts(closed='trader_markets') }},
+        sum(case when trader_markets.outcome = 'win' then trader_markets.total_pnl_e24 else 0 end)
+            as win_pnl_e24,
+        sum(case when trader_markets.outcome = 'loss' then trader_markets.total_pnl_e24 else 0 end)
+            as loss_pnl_e24
     from trader_markets
-    group by wallet_address
+    cross join watermark
+    group by trader_markets.trader_address
+
+),
+
+-- the closed trader-markets in order of total PnL, both ways; equal ones in market id order
+closed_markets_ranked as (
+
+    select
+        trader_address,
+        market_id,
+        total_pnl_e24,
+        row_number() over (
+            partition by trader_address
+            order by total_pnl_e24 desc, {{ binary_text('market_id') }}
+        ) as best_first,
+        row_number() over (
+            partition by trader_address
+            order by total_pnl_e24, {{ binary_text('market_id') }}
+        ) as worst_first
+    from trader_markets
+    where is_closed
+
+),
+
+extreme_markets as (
+
+    select
+        trader_address,
+        max(case when best_first = 1 then market_id end) as best_market,
+        max(case when best_first = 1 then total_pnl_e24 end) as best_market_pnl_e24,
+        max(case when worst_first = 1 then market_id end) as worst_market,
+        max(case when worst_first = 1 then total_pnl_e24 end) as worst_market_pnl_e24
+    from closed_markets_ranked
+    where best_first = 1 or worst_first = 1
+    group by trader_address
+
+),
+
+-- cumulative total PnL at the end of each active day, then at as_of
+equity_curve as (
+
+    select
+        wallet_address as trader_address,
+        0 as is_as_of,
+        day,
+        cumulative_pnl
+    from daily
+    union all
+    select
+        trader_address,
+        1 as is_as_of,
+        cast(null as date) as day,
+        {{ money('total_pnl_e24') }} as cumulative_pnl
+    from trader_equity
+
+),
+
+equity_peaks as (
+
+    select
+        trader_address,
+        cumulative_pnl,
+        max(cumulative_pnl) over (
+            partition by trader_address
+            order by is_as_of, day
+            rows between unbounded preceding and current row
+        ) as peak_pnl
+    from equity_curve
+
+),
+
+drawdowns as (
+
+    select
+        trader_address,
+        max(peak_pnl - cumulative_pnl) as max_drawdown
+    from equity_peaks
+    group by trader_address
 
 )
 
@@ -148,13 +233,7 @@ select
     {{ money('trader_equity.total_pnl_e24') }} as total_pnl,
     trader_outcomes.wins,
     trader_outcomes.losses,
-    case
-        when trader_outcomes.wins + trader_outcomes.losses > 0
-            then {{ micro(round_idiv(
-                to_int('trader_outcomes.wins') ~ ' * 100000000',
-                'trader_outcomes.wins + trader_outcomes.losses'
-            )) }}
-    end as win_rate,
+    {{ win_rate('trader_outcomes.wins', 'trader_outcomes.losses') }} as win_rate,
     trader_positions.markets_traded,
     trader_positions.open_positions,
     {%- for name, seconds in windows() %}
@@ -162,7 +241,32 @@ select
             as pnl_{{ name }},
         coalesce(trader_fills.volume_{{ name }}, 0) as volume_{{ name }},
         coalesce(trader_fills.trades_{{ name }}, 0) as trades_{{ name }},
+        trader_outcomes.wins_{{ name }},
+        trader_outcomes.losses_{{ name }},
+        {{ win_rate('trader_outcomes.wins_' ~ name, 'trader_outcomes.losses_' ~ name) }}
+            as win_rate_{{ name }},
     {%- endfor %}
+    -- the total PnL of winning trader-markets over that of losing ones, to 1e-6
+    case
+        when trader_outcomes.losses > 0
+            then {{ micro(round_idiv(
+                'trader_outcomes.win_pnl_e24',
+                idiv('-trader_outcomes.loss_pnl_e24', '1000000')
+            )) }}
+    end as profit_factor,
+    case
+        when trader_outcomes.wins > 0
+            then {{ money(idiv('trader_outcomes.win_pnl_e24', 'trader_outcomes.wins')) }}
+    end as avg_win,
+    case
+        when trader_outcomes.losses > 0
+            then {{ money(idiv('trader_outcomes.loss_pnl_e24', 'trader_outcomes.losses')) }}
+    end as avg_loss,
+    drawdowns.max_drawdown,
+    extreme_markets.best_market,
+    {{ money('extreme_markets.best_market_pnl_e24') }} as best_market_pnl,
+    extreme_markets.worst_market,
+    {{ money('extreme_markets.worst_market_pnl_e24') }} as worst_market_pnl,
     {{ epoch_to_timestamptz('watermark.as_of_epoch') }} as as_of
 
 from traders
@@ -171,7 +275,11 @@ inner join trader_equity
 inner join trader_positions
     on traders.trader_address = trader_positions.wallet_address
 inner join trader_outcomes
-    on traders.trader_address = trader_outcomes.wallet_address
+    on traders.trader_address = trader_outcomes.trader_address
+inner join drawdowns
+    on traders.trader_address = drawdowns.trader_address
+left join extreme_markets
+    on traders.trader_address = extreme_markets.trader_address
 left join trader_fills
     on traders.trader_address = trader_fills.trader_address
 cross join watermark
