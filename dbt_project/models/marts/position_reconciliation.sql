@@ -211,9 +211,10 @@ tolerated as (
 
     select
         measured.*,
-        cast((increases + 1) * 0.000001 as decimal(38, 6)) as avg_price_tolerance,
+        cast((measured.increases + 1) * 0.000001 as decimal(38, 6)) as avg_price_tolerance,
         cast(
-            subgraph_total_bought * (increases + 2) * 0.000001 + (decreases + 1) * 0.000001
+            measured.subgraph_total_bought * (measured.increases + 2) * 0.000001
+            + (measured.decreases + 1) * 0.000001
             as decimal(38, 12)
         ) as realized_pnl_tolerance
     from measured
@@ -226,32 +227,37 @@ classified as (
         tolerated.*,
         case
             when
-                shares_difference = 0
-                and avg_price_difference = 0
-                and realized_pnl_difference = 0
-                and total_bought_difference = 0
+                tolerated.shares_difference = 0
+                and tolerated.avg_price_difference = 0
+                and tolerated.realized_pnl_difference = 0
+                and tolerated.total_bought_difference = 0
                 then null
-            when not in_ledger or not in_subgraph or has_v2_era_events then 'missing_events'
-            when buy_fee_shares > 0 or sell_fee_usdc > 0
-                then case
-                    when
-                        total_bought_difference = buy_fee_shares
-                        and shares_difference between 0 and buy_fee_shares
-                        and (
-                            buy_fee_shares > 0
-                            or abs(avg_price_difference) <= avg_price_tolerance
-                        )
-                        and realized_pnl_difference
-                        between -2 * buy_fee_shares - realized_pnl_tolerance
-                        and 2 * buy_fee_shares + sell_fee_usdc + realized_pnl_tolerance
-                        then 'fees'
-                    else 'other'
-                end
             when
-                shares_difference = 0
-                and total_bought_difference = 0
-                and abs(avg_price_difference) <= avg_price_tolerance
-                and abs(realized_pnl_difference) <= realized_pnl_tolerance
+                not tolerated.in_ledger or not tolerated.in_subgraph or tolerated.has_v2_era_events
+                then 'missing_events'
+            when tolerated.buy_fee_shares > 0 or tolerated.sell_fee_usdc > 0
+                then case
+                        when
+                            tolerated.total_bought_difference = tolerated.buy_fee_shares
+                            and tolerated.shares_difference between 0 and tolerated.buy_fee_shares
+                            and (
+                                tolerated.buy_fee_shares > 0
+                                or abs(tolerated.avg_price_difference)
+                                <= tolerated.avg_price_tolerance
+                            )
+                            and tolerated.realized_pnl_difference
+                            between -2 * tolerated.buy_fee_shares - tolerated.realized_pnl_tolerance
+                            and 2 * tolerated.buy_fee_shares
+                            + tolerated.sell_fee_usdc
+                            + tolerated.realized_pnl_tolerance
+                            then 'fees'
+                        else 'other'
+                    end
+            when
+                tolerated.shares_difference = 0
+                and tolerated.total_bought_difference = 0
+                and abs(tolerated.avg_price_difference) <= tolerated.avg_price_tolerance
+                and abs(tolerated.realized_pnl_difference) <= tolerated.realized_pnl_tolerance
                 then 'rounding'
             else 'other'
         end as difference_class
