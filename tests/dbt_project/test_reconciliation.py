@@ -124,25 +124,39 @@ def test_crossing_world_differences_are_all_explained(
     assert summary["missing_events"] > 0
 
 
+# One fee sign flipped in the ledger's event derivation: a V1 BUY that adds its fee to the shares
+# received instead of taking it from them; a V1 SELL that adds its fee to the USDC it realizes.
+FLIPS = {
+    "buy": ("then fills.share_units - fills.fee_units", "then fills.share_units + fills.fee_units"),
+    "sell": (
+        "'(fills.usdc_units - fills.fee_units) * ' ~ e18()",
+        "'(fills.usdc_units + fills.fee_units) * ' ~ e18()",
+    ),
+}
+
+
 def test_ledger_with_a_fee_sign_flipped_fails_the_check(make_warehouse, tmp_path):
-    """A copy of the project whose ledger adds a V1 BUY's fee to the shares received instead of
-    taking it from them fails the reconciliation check, naming unexplained differences; the
-    project as it is passes it on the same world."""
-    project = tmp_path / "dbt_project"
-    shutil.copytree(
-        DBT_PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages")
-    )
-    model = project / "models" / "intermediate" / "int_position_events_unioned.sql"
-    sql = model.read_text()
-    right = "then fills.share_units - fills.fee_units"
-    assert sql.count(right) == 1
-    model.write_text(sql.replace(right, "then fills.share_units + fills.fee_units"))
+    """Copies of the project with one fee sign flipped fail the reconciliation check, naming
+    unexplained differences; the project as it is passes it on the same world."""
+    projects = {"right": DBT_PROJECT_DIR}
+    for name, (right, wrong) in FLIPS.items():
+        project = tmp_path / f"dbt_project_{name}"
+        shutil.copytree(
+            DBT_PROJECT_DIR,
+            project,
+            ignore=shutil.ignore_patterns("target", "logs", "dbt_packages"),
+        )
+        model = project / "models" / "intermediate" / "int_position_events_unioned.sql"
+        sql = model.read_text()
+        assert sql.count(right) == 1
+        model.write_text(sql.replace(right, wrong))
+        projects[f"{name} fee flipped"] = project
 
     world = generate("tiny", seed=3)
     entities = dataset_entities(world)
     verdicts = {}
-    for name, project_dir in (("right", DBT_PROJECT_DIR), ("wrong", project)):
-        wh = make_warehouse("duckdb", f"{name}_fee")
+    for name, project_dir in projects.items():
+        wh = make_warehouse("duckdb", name.split()[0] + "_fee")
         wh.load(entities, world.head_block)
         command = dbt_command("run", target=wh.engine, target_path=wh.tmp / "target")
         command = [str(project_dir) if a == str(DBT_PROJECT_DIR) else a for a in command]
@@ -151,10 +165,11 @@ def test_ledger_with_a_fee_sign_flipped_fails_the_check(make_warehouse, tmp_path
         )
         assert result.returncode == 0, result.stdout[-4000:]
         verdicts[name] = _verdict(wh)
-        print(f"\n{name} ledger (tiny, seed 3): {verdicts[name].description}")
+        print(f"\n{name} (tiny, seed 3): {verdicts[name].description}")
     assert verdicts["right"].passed
     assert verdicts["right"].metadata["class_fees"].value > 0
-    wrong = verdicts["wrong"]
-    assert not wrong.passed
-    assert wrong.metadata["class_other"].value > 0
-    assert "| other |" in wrong.metadata["largest_differences"].value
+    for name in projects.keys() - {"right"}:
+        wrong = verdicts[name]
+        assert not wrong.passed, name
+        assert wrong.metadata["class_other"].value > 0
+        assert "| other |" in wrong.metadata["largest_differences"].value

@@ -205,15 +205,16 @@ measured as (
 -- and the new average by less than a unit, and a later buy only dilutes what earlier ones
 -- lost: the average is at most (increases + 1) units low. Each decrease realizes
 -- qty x (price - average) truncated: qty x (price and average errors) plus a unit, and all
--- decreases together sell at most the shares the subgraph counted as bought. The ledger's own
--- final rounding adds a unit.
+-- its decreases together took total bought - shares from the subgraph's position. The
+-- ledger's own final rounding adds a unit.
 tolerated as (
 
     select
         measured.*,
         cast((measured.increases + 1) * 0.000001 as decimal(38, 6)) as avg_price_tolerance,
         cast(
-            measured.subgraph_total_bought * (measured.increases + 2) * 0.000001
+            (measured.subgraph_total_bought - measured.subgraph_shares)
+            * (measured.increases + 2) * 0.000001
             + (measured.decreases + 1) * 0.000001
             as decimal(38, 12)
         ) as realized_pnl_tolerance
