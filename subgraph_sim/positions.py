@@ -1,6 +1,7 @@
 """Position accounting of Polymarket's pnl subgraph (`UserPosition`), in integer raw units.
 
-Mirrors the public Polymarket/polymarket-subgraph repository, `pnl-subgraph/src`:
+Mirrors the public Polymarket/polymarket-subgraph repository, `pnl-subgraph/src` (read at
+commit 7a92ba026a94; the pnl mapping last changed in 37316dd, 2024-04-05):
 - `utils/updateUserPositionWithBuy.ts`: a buy of `amount > 0` moves
   `avgPrice = (avgPrice x amount + price x bought) / (amount + bought)` and adds to
   `amount` and `totalBought`; a buy of nothing changes (and saves) nothing.
