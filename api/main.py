@@ -22,7 +22,7 @@ from api.config import Settings, get_settings
 from api.deps import AppState
 from api.metrics import MetricsMiddleware
 from api.models import WALLET_EXAMPLE, WALLET_HELP
-from api.routes import API_PREFIX, admin, health, markets, sources, traders
+from api.routes import API_PREFIX, admin, health, markets, reconciliation, sources, traders
 from api.warehouse import WarehouseUnavailable
 from api.web import routes as web
 
@@ -48,6 +48,10 @@ computed by the polyboard pipeline (Dagster extraction of the Polymarket subgrap
 
 TAGS = [
     {"name": "traders", "description": "Leaderboards and trader profiles from the marts."},
+    {
+        "name": "reconciliation",
+        "description": "How far the positions agree with Polymarket's pnl subgraph.",
+    },
     {"name": "admin", "description": "Launch and watch the pipeline's Dagster jobs."},
     {"name": "health", "description": "Liveness, readiness and Prometheus metrics."},
 ]
@@ -86,6 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(traders.router)
     app.include_router(markets.router)
     app.include_router(sources.router)
+    app.include_router(reconciliation.router)
     app.include_router(admin.router)
     app.include_router(health.router)
     web.install(app)

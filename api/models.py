@@ -467,6 +467,40 @@ class SourcesPublic(_Public):
     as_of: UtcDatetime | None = Field(description="The data watermark of the marts served.")
 
 
+class ReconciliationPublic(_Public):
+    positions: int = Field(
+        description="Positions (wallet, token) compared: every position of the wallets "
+        "Polymarket's pnl subgraph follows, on either side.",
+        examples=[5120],
+    )
+    wallets: int = Field(description="Wallets compared.", examples=[480])
+    agreeing: int = Field(description="Positions identical or different by rounding only.")
+    agreement_pct: Percent | None = Field(
+        description="100 x agreeing / positions: the share of positions on which the ledger "
+        "agrees with the pnl subgraph's UserPosition (shares, average price, realized PnL, "
+        "total bought) up to its integer rounding; null with nothing compared.",
+        examples=["74.5614"],
+    )
+    explained_pct: Percent | None = Field(
+        description="100 x the positions whose difference has a class other than `other`."
+    )
+    identical: int = Field(description="Positions with no difference at all.")
+    rounding: int = Field(description="Positions that differ by the subgraph's rounding only.")
+    fees: int = Field(
+        description="Positions whose difference the V1 fees explain (the subgraph leaves fees out)."
+    )
+    missing_events: int = Field(
+        description="Positions one side lacks events of (one side only, or V2-era events the "
+        "frozen subgraph never saw)."
+    )
+    other: int = Field(description="Unexplained differences (the reconciliation check fails).")
+    max_abs_realized_pnl_difference: Money | None = Field(
+        description="The largest realized PnL difference, USDC."
+    )
+    max_abs_shares_difference: Shares | None = Field(description="The largest shares difference.")
+    as_of: UtcDatetime | None = Field(description="The data watermark of the marts served.")
+
+
 class ErrorPublic(BaseModel):
     detail: str = Field(description="What went wrong.", examples=["trader not found"])
 

@@ -22,6 +22,8 @@ The marts (dbt_project/models/marts):
 - `marts.leaderboard`: per `time_window`, eligible traders with `pnl_rank`, `volume_rank` and
   the window's `wins`, `losses`, `win_rate`.
 - `marts.data_watermark`: one row, `as_of` (newest extracted event time).
+- `marts.position_reconciliation_summary`: one row, how far the ledger agrees with
+  Polymarket's pnl subgraph (`agreement_pct`) and the positions per difference class.
 """
 
 from __future__ import annotations
@@ -460,4 +462,12 @@ SOURCE_FRESHNESS = """
     select source, head_at, read_at, lag_seconds
     from marts.source_freshness
     order by source
+"""
+
+
+RECONCILIATION = """
+    select
+        positions, wallets, agreeing, agreement_pct, explained_pct, identical, rounding, fees,
+        missing_events, other, max_abs_realized_pnl_difference, max_abs_shares_difference
+    from marts.position_reconciliation_summary
 """

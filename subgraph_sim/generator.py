@@ -152,8 +152,6 @@ class _Generator:
                 raise ValueError("a crossing world has Polygon's 2 s blocks")
             self.schedule_end = self.chain_end
             self.logs = V2.ChainLogBuilder(self.chain)
-            # Shares moved by V2 fills, which the V1 pnl subgraph never saw.
-            self.v2_held: dict[tuple[int, int, int], int] = {}
         else:
             self.chain = Chain(opts.genesis_block, self.start_time - 3600, opts.block_time)
             self.schedule_end = self.horizon_end
@@ -183,8 +181,11 @@ class _Generator:
         self.ver_ent = array("q")
         self.ver_state = tuple(array("q") for _ in range(4))  # amount, avg, realized, bought
         self.ver_vis = array("q")
-        # (trader, market, outcome) -> [amount, avg, realized, bought, entity, row, block]
+        # (trader, market, outcome) -> [amount, avg, realized, bought, entity, row, block]: the
+        # pnl subgraph's UserPosition, which counts a buy's fee shares and never sees V2 events
         self.positions: dict[tuple[int, int, int], list[int]] = {}
+        # (trader, market, outcome) -> the shares the CTF holds for the trader (what it trades)
+        self.held: dict[tuple[int, int, int], int] = {}
 
     # ---- population -------------------------------------------------------------------
 
@@ -372,11 +373,14 @@ class _Generator:
                 fee,
             )
             pos = self._position(order_maker, m, outcome)
+            # the pnl subgraph leaves the fee out: the whole fill at usdc / shares
+            price = P.fill_price(usdc, shares)
             if buying:
-                P.buy(pos, P.fill_buy_price(usdc, shares, fee), shares - fee)
+                P.buy(pos, price, shares)
+                self._move(order_maker, m, outcome, shares - fee)
             else:
-                sold = P.sell(pos, P.fill_sell_price(usdc, shares, fee), shares)
-                self._v1_shortfall(order_maker, m, outcome, shares - sold)
+                P.sell(pos, price, shares)
+                self._move(order_maker, m, outcome, -shares)
             self._record(pos, block)
 
     def _split(self, tx: str, block: int, ts: int, trader: int, m: int, amount: int) -> None:
@@ -390,7 +394,8 @@ class _Generator:
         )
         for outcome in (0, 1):
             pos = self._position(trader, m, outcome)
-            P.buy(pos, P.ONE // 2, amount)
+            P.buy(pos, P.FIFTY_CENTS, amount)
+            self._move(trader, m, outcome, amount)
             self._record(pos, block)
 
     def _merge(self, tx: str, block: int, ts: int, trader: int, m: int, amount: int) -> None:
@@ -404,8 +409,8 @@ class _Generator:
         )
         for outcome in (0, 1):
             pos = self._position(trader, m, outcome)
-            merged = P.sell(pos, P.ONE // 2, amount)
-            self._v1_shortfall(trader, m, outcome, amount - merged)
+            P.sell(pos, P.FIFTY_CENTS, amount)
+            self._move(trader, m, outcome, -amount)
             self._record(pos, block)
 
     def _move_price(self, market: _Market, ts: int) -> int:
@@ -425,8 +430,7 @@ class _Generator:
         seller = None
         if market.holders and rng.random() < 0.3:
             holder, outcome = market.holders[rng.randrange(len(market.holders))]
-            # .get: in a crossing world a holder may hold V2 shares only (not the V1 exit's).
-            held = self._holding(holder, m, outcome)
+            held = self._held(holder, m, outcome)
             if self.roles[holder] != MARKET_MAKER and held >= 10_000:
                 seller = holder
                 shares = held if rng.random() < 0.3 else held * (30 + rng.randrange(71)) // 100
@@ -444,7 +448,7 @@ class _Generator:
             shares = self._size(buyer)
             seller = maker_mm
             self._position(seller, m, outcome)
-            held = self._holding(seller, m, outcome)
+            held = self._held(seller, m, outcome)
             if held < shares:
                 # Market makers mint inventory: split USDC into full sets, then sell one side.
                 amount = (shares - held) // P.ONE * P.ONE + P.ONE * (1 + rng.randrange(50))
@@ -457,7 +461,7 @@ class _Generator:
         )
         self._fill(next(txs), block, ts, m, outcome, buyer, seller, buyer_is_maker, shares, usdc)
         if mm_in_trade and rng.random() < 0.03:
-            held = min(self._holding(maker_mm, m, o) for o in (0, 1))
+            held = min(self._held(maker_mm, m, o) for o in (0, 1))
             amount = held * (30 + rng.randrange(50)) // 100 // P.ONE * P.ONE
             if amount > 0:
                 self._merge(next(txs), block, ts, maker_mm, m, amount)
@@ -483,12 +487,8 @@ class _Generator:
                 continue
             traders = list(dict.fromkeys(t for t, _ in market.holders))
             for trader in traders:
-                if self.crossing:
-                    # The CTF pays every winning share, V2 fills' included; V1's pnl subgraph
-                    # closes only the shares it tracked.
-                    held = [self._held(trader, m, o) for o in (0, 1)]
-                else:
-                    held = [self.positions.get((trader, m, o), (0,))[0] for o in (0, 1)]
+                # The CTF pays every winning share held, V2 fills' included.
+                held = [self._held(trader, m, o) for o in (0, 1)]
                 if not any(held) or rng.random() >= 0.85:
                     continue
                 delay = chain.block_time + int(rng.expovariate(1 / min(self.span * 0.05, 172_800)))
@@ -511,16 +511,18 @@ class _Generator:
                     for outcome in (0, 1):
                         self._v2_move(trader, m, outcome, -held[outcome])
                     continue
-                if self.crossing:
-                    for outcome in (0, 1):
-                        self.v2_held.pop((trader, m, outcome), None)
                 rid = f"{self._hex(256)}_0x{rng.randrange(1, 400):x}"
                 self.redemptions.add(
                     block, rid, ts, self.addresses[trader], market.condition, (1, 2), payout
                 )
                 for outcome in (0, 1):
                     pos = self._position(trader, m, outcome)
-                    P.sell(pos, P.ONE if outcome == market.winner else 0, pos[P.AMOUNT])
+                    # ConditionalTokensMapping.handlePayoutRedemption sells the whole tracked
+                    # amount; a neg-risk market redeems through the NegRiskAdapter, whose
+                    # handler sells the amounts the event names (the shares held on chain)
+                    redeemed = held[outcome] if market.neg_risk else pos[P.AMOUNT]
+                    P.sell(pos, P.payout_price(_payouts(market)[outcome], 1), redeemed)
+                    self.held.pop((trader, m, outcome), None)
                     self._record(pos, block)
 
     # ---- V2 era (crossing worlds) -------------------------------------------------------
@@ -595,24 +597,15 @@ class _Generator:
             return True
         return ts >= V2.V2_DEPLOY_TIME and self.rng.random() < self.o.v2_precutover_share
 
-    def _holding(self, trader: int, m: int, outcome: int) -> int:
-        """Shares a trader holds: on chain in a crossing world, else the V1 position's."""
-        if self.crossing:
-            return self._held(trader, m, outcome)
-        return self.positions.get((trader, m, outcome), (0,))[P.AMOUNT]
-
-    def _v1_shortfall(self, trader: int, m: int, outcome: int, shares: int) -> None:
-        """A V1 sell or merge of shares the V1 position does not track (V2 fills before the
-        cutover bought them): the pnl subgraph caps it, the chain takes them from V2's."""
-        if self.crossing and shares > 0:
-            key = (trader, m, outcome)
-            self.v2_held[key] = self.v2_held.get(key, 0) - shares
-
     def _held(self, trader: int, m: int, outcome: int) -> int:
-        """Shares held on chain: what V1 events left (the pnl subgraph's view) and V2 fills."""
+        """Shares held on chain: net of V1 buy fees, V2 fills' included (the pnl subgraph's
+        UserPosition counts the fee shares and never sees V2)."""
+        return self.held.get((trader, m, outcome), 0)
+
+    def _move(self, trader: int, m: int, outcome: int, shares: int) -> None:
+        """Shares gained (or given, when negative; an oversold exit gives what is held)."""
         key = (trader, m, outcome)
-        v1 = self.positions.get(key)
-        return (v1[P.AMOUNT] if v1 else 0) + self.v2_held.get(key, 0)
+        self.held[key] = max(self.held.get(key, 0) + shares, 0)
 
     def _trade_v2(self, block: int, ts: int, m: int) -> None:
         """One V2 match: a holder exits (to a market maker, or MERGE against the maker's
@@ -719,9 +712,9 @@ class _Generator:
     def _v2_move(self, owner: int, m: int, outcome: int, shares: int) -> None:
         """Shares gained (or lost, when negative) on the V2 chain."""
         key = (owner, m, outcome)
-        if key not in self.positions and key not in self.v2_held:
+        if key not in self.positions and key not in self.held:
             self.markets[m].holders.append((owner, outcome))
-        self.v2_held[key] = self.v2_held.get(key, 0) + shares
+        self.held[key] = self.held.get(key, 0) + shares
 
     def _split_v2(self, block: int, trader: int, m: int, amount: int) -> None:
         market = self.markets[m]

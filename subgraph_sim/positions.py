@@ -1,13 +1,33 @@
-"""Position accounting of the pnl subgraph (DESIGN section 2), in integer raw units.
+"""Position accounting of Polymarket's pnl subgraph (`UserPosition`), in integer raw units.
 
-Amounts are shares x 1e6, prices x 1e6, PnL USDC x 1e6. Divisions truncate toward zero
-as the subgraph's BigInt arithmetic does. A position is a mutable list
+Mirrors the public Polymarket/polymarket-subgraph repository, `pnl-subgraph/src` (read at
+commit 7a92ba026a94; the pnl mapping last changed in 37316dd, 2024-04-05):
+- `utils/updateUserPositionWithBuy.ts`: a buy of `amount > 0` moves
+  `avgPrice = (avgPrice x amount + price x bought) / (amount + bought)` and adds to
+  `amount` and `totalBought`; a buy of nothing changes (and saves) nothing.
+- `utils/updateUserPositionWithSell.ts`: a sell is capped at the tracked `amount` ("the user
+  obtained tokens outside of what we track"), realizes `qty x (price - avgPrice) / 1e6`, and
+  never moves `avgPrice`; it saves the entity even when it sells nothing.
+- `ExchangeMapping.ts` with `utils/parseOrderFilled.ts`: every `OrderFilled` is the maker's;
+  `price = quoteAmount x 1e6 / baseAmount` (USDC per share of the whole fill) and the amount is
+  the whole `baseAmount`: the `fee` field is never read, so a buy counts its fee shares and a
+  sell its USDC before the fee.
+- `ConditionalTokensMapping.ts`: a split buys both outcomes at `FIFTY_CENTS`
+  (`COLLATERAL_SCALE / 2`, `common/constants.template.ts`), a merge sells both at it, a
+  redemption sells the whole tracked amount of both outcomes at
+  `payoutNumerator x 1e6 / payoutDenominator`; `NegRiskAdapterMapping.ts` redeems the amounts
+  its event names instead.
+All of it is graph-ts `BigInt` arithmetic: `div` truncates toward zero (so a negative realized
+delta rounds up), which `tdiv` reproduces.
+
+Amounts are shares x 1e6, prices x 1e6, PnL USDC x 1e6. A position is a mutable list
 `[amount, avg_price, realized_pnl, total_bought]`.
 """
 
 from __future__ import annotations
 
-ONE = 1_000_000  # 1.0 in raw units
+ONE = 1_000_000  # COLLATERAL_SCALE: 1.0 in raw units
+FIFTY_CENTS = ONE // 2
 AMOUNT, AVG_PRICE, REALIZED_PNL, TOTAL_BOUGHT = range(4)
 
 
@@ -41,11 +61,11 @@ def sell(pos: list[int], price: int, quantity: int) -> int:
     return qty
 
 
-def fill_buy_price(usdc: int, shares: int, fee: int) -> int:
-    """Price per share received net of the fee (the fee is taken in shares on a BUY)."""
-    return tdiv(usdc * ONE, shares - fee)
+def fill_price(usdc: int, shares: int) -> int:
+    """An order fill's price as handleOrderFilled computes it: fees left out, truncated."""
+    return tdiv(usdc * ONE, shares)
 
 
-def fill_sell_price(usdc: int, shares: int, fee: int) -> int:
-    """Price per share net of the fee (the fee is taken in USDC on a SELL)."""
-    return tdiv((usdc - fee) * ONE, shares)
+def payout_price(numerator: int, denominator: int) -> int:
+    """What a redemption sells an outcome at: its payout x 1e6, truncated."""
+    return tdiv(numerator * ONE, denominator)

@@ -392,3 +392,20 @@ def test_large_responses_are_gzipped(served):
     )
     assert response.headers.get("content-encoding") == "gzip"
     assert response.json()["traders"]
+
+
+def test_reconciliation_serves_the_agreement_figure(served):
+    rows = served.query("select agrees, difference_class from marts.position_reconciliation")
+    assert rows, "the tiny dataset's followed wallets should have positions"
+    response = served.get("/api/v1/reconciliation")
+    assert response.status_code == 200
+    body = response.json()
+    agreeing = sum(1 for r in rows if r["agrees"])
+    assert body["positions"] == len(rows) and body["agreeing"] == agreeing
+    assert close(body["agreement_pct"], 100 * agreeing / len(rows))
+    for name in ("rounding", "fees", "missing_events", "other"):
+        assert body[name] == sum(1 for r in rows if r["difference_class"] == name)
+    assert body["identical"] == sum(1 for r in rows if r["difference_class"] is None)
+    assert body["other"] == 0 and body["as_of"]
+    schema = served.get("/openapi.json").json()
+    assert "ReconciliationPublic" in schema["components"]["schemas"]

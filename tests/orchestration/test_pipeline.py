@@ -82,3 +82,21 @@ def test_a_full_refresh_from_the_launchpad_rebuilds_to_the_same_marts(full_sync)
         messages = [e.message or "" for e in instance.all_logs(result.run_id)]
     assert any("dbt build" in m and "--full-refresh" in m for m in messages)
     assert _marts(tmp) == before
+
+
+def test_reconciliation_check_runs_with_the_marts(full_sync):
+    result, _ = full_sync
+    checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    check = checks["position_reconciliation_explained"]
+    assert check.asset_key == dg.AssetKey(["marts", "position_reconciliation"])
+    assert check.passed, check.description
+    metadata = check.metadata
+    print(f"\nfull sync (tiny): {check.description}")
+    assert 0 < metadata["agreement_pct"].value <= 100
+    assert metadata["class_other"].value == 0
+    assert metadata["positions"].value == (
+        metadata["agreeing"].value
+        + metadata["class_fees"].value
+        + metadata["class_missing_events"].value
+    )
+    assert "| wallet |" in metadata["largest_differences"].value

@@ -7,6 +7,7 @@ from collections import Counter, defaultdict
 
 import pytest
 
+from subgraph_sim import positions as P
 from subgraph_sim.generator import EXCHANGE, generate
 
 pytestmark = pytest.mark.sim
@@ -24,17 +25,9 @@ def _trunc_div(a: int, b: int) -> int:
     return q if (a >= 0) == (b >= 0) else -q
 
 
-def replay(dataset, block=None):
-    """Positions rebuilt from the events alone (DESIGN section 2), independent of the
-    generator's own bookkeeping. Returns (positions, capped) where capped counts disposals
-    of more shares than held."""
+def _events(dataset, block):
+    """The V1 events in the pnl subgraph's order: (timestamp, id)."""
     ents = lambda sg, t: dataset.entities(sg, t, block)  # noqa: E731
-    tokens_of = {c["id"]: c["positionIds"] for c in ents("pnl", "Condition")}
-    payout_of = {
-        c["id"]: [int(n) * ONE // int(c["payoutDenominator"]) for n in c["payoutNumerators"]]
-        for c in ents("pnl", "Condition")
-        if int(c["payoutDenominator"])
-    }
     events = []
     for e in ents("orderbook", "OrderFilledEvent"):
         events.append((int(e["timestamp"]), e["id"], "fill", e))
@@ -42,45 +35,79 @@ def replay(dataset, block=None):
         for e in ents("activity", type_name):
             events.append((int(e["timestamp"]), e["id"], kind, e))
     events.sort(key=lambda x: (x[0], x[1]))
-    positions: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    conditions = {c["id"]: c for c in ents("pnl", "Condition")}
+    return events, conditions
+
+
+def holdings(dataset, block=None):
+    """Shares each (wallet, token) holds on the CTF, from the events alone: a BUY's fee is
+    taken in shares. Returns (held, capped) where capped counts disposals of more shares
+    than held."""
+    events, conditions = _events(dataset, block)
+    held: dict[tuple[str, str], int] = defaultdict(int)
     capped = 0
 
-    def buy(pos, price, qty):
+    def give(key, qty):
+        nonlocal capped
+        capped += qty > held[key]
+        held[key] -= min(qty, held[key])
+
+    for _, _, kind, e in events:
+        if kind == "fill" and e["makerAssetId"] == "0":
+            held[(e["maker"], e["takerAssetId"])] += int(e["takerAmountFilled"]) - int(e["fee"])
+        elif kind == "fill":
+            give((e["maker"], e["makerAssetId"]), int(e["makerAmountFilled"]))
+        elif kind == "split":
+            for token in conditions[e["condition"]]["positionIds"]:
+                held[(e["stakeholder"], token)] += int(e["amount"])
+        elif kind == "merge":
+            for token in conditions[e["condition"]]["positionIds"]:
+                give((e["stakeholder"], token), int(e["amount"]))
+        else:
+            for token in conditions[e["condition"]]["positionIds"]:
+                held[(e["redeemer"], token)] = 0
+    return held, capped
+
+
+def pnl_subgraph_replay(dataset, block=None):
+    """UserPosition rebuilt from the events alone with the rules of Polymarket's pnl subgraph
+    (pnl-subgraph/src in Polymarket/polymarket-subgraph), written out independently of
+    subgraph_sim.positions: fills at quote x 1e6 / base with the fee ignored, splits and
+    merges at FIFTY_CENTS, redemptions selling everything tracked at the payout, sells capped
+    at the tracked amount, BigInt division truncating toward zero."""
+    events, conditions = _events(dataset, block)
+    positions: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+
+    def buy(key, price, qty):
+        pos = positions[key]
         pos[1] = _trunc_div(pos[1] * pos[0] + price * qty, pos[0] + qty)
         pos[0] += qty
         pos[3] += qty
 
-    def sell(pos, price, qty):
-        nonlocal capped
-        if qty > pos[0]:
-            capped += 1
+    def sell(key, price, qty):
+        pos = positions[key]
         qty = min(qty, pos[0])
         pos[2] += _trunc_div(qty * (price - pos[1]), ONE)
         pos[0] -= qty
 
     for _, _, kind, e in events:
-        if kind == "fill":
-            fee = int(e["fee"])
-            if e["makerAssetId"] == "0":
-                usdc, shares = int(e["makerAmountFilled"]), int(e["takerAmountFilled"])
-                pos = positions[(e["maker"], e["takerAssetId"])]
-                buy(pos, _trunc_div(usdc * ONE, shares - fee), shares - fee)
-            else:
-                shares, usdc = int(e["makerAmountFilled"]), int(e["takerAmountFilled"])
-                pos = positions[(e["maker"], e["makerAssetId"])]
-                sell(pos, _trunc_div((usdc - fee) * ONE, shares), shares)
+        if kind == "fill" and e["makerAssetId"] == "0":
+            usdc, shares = int(e["makerAmountFilled"]), int(e["takerAmountFilled"])
+            buy((e["maker"], e["takerAssetId"]), _trunc_div(usdc * ONE, shares), shares)
+        elif kind == "fill":
+            shares, usdc = int(e["makerAmountFilled"]), int(e["takerAmountFilled"])
+            sell((e["maker"], e["makerAssetId"]), _trunc_div(usdc * ONE, shares), shares)
         elif kind in ("split", "merge"):
-            for token in tokens_of[e["condition"]]:
-                pos = positions[(e["stakeholder"], token)]
-                amount = int(e["amount"])
-                buy(pos, ONE // 2, amount) if kind == "split" else sell(pos, ONE // 2, amount)
+            for token in conditions[e["condition"]]["positionIds"]:
+                key = (e["stakeholder"], token)
+                (buy if kind == "split" else sell)(key, ONE // 2, int(e["amount"]))
         else:
-            for token, price in zip(
-                tokens_of[e["condition"]], payout_of[e["condition"]], strict=True
-            ):
-                pos = positions[(e["redeemer"], token)]
-                sell(pos, price, pos[0])
-    return positions, capped
+            c = conditions[e["condition"]]
+            for token, n in zip(c["positionIds"], c["payoutNumerators"], strict=True):
+                key = (e["redeemer"], token)
+                price = _trunc_div(int(n) * ONE, int(c["payoutDenominator"]))
+                sell(key, price, positions[key][0])
+    return positions
 
 
 def test_same_seed_same_dump_and_other_seed_differs(tmp_path):
@@ -157,12 +184,12 @@ def test_conditions_link_markets_and_resolve(tiny):
 
 
 def test_no_one_disposes_of_shares_never_held(tiny):
-    _, capped = replay(tiny)
+    _, capped = holdings(tiny)
     assert capped == 0
 
 
 def test_oversell_option_produces_capped_sells():
-    _, capped = replay(generate("tiny", oversell_fraction=0.5))
+    _, capped = holdings(generate("tiny", oversell_fraction=0.5))
     assert capped > 0
 
 
@@ -173,10 +200,10 @@ def test_redemptions_pay_the_winning_shares_held(tiny):
     # Holdings just before each redemption: replay the events at the block before it.
     for r in redemptions[:10]:
         block = tiny.chain.block_at(int(r["timestamp"])) - 1
-        positions, _ = replay(tiny, block)
+        held, _ = holdings(tiny, block)
         c = conditions[r["condition"]]
         expected = sum(
-            positions[(r["redeemer"], token)][0] * int(n) // int(c["payoutDenominator"])
+            held[(r["redeemer"], token)] * int(n) // int(c["payoutDenominator"])
             for token, n in zip(c["positionIds"], c["payoutNumerators"], strict=True)
         )
         assert int(r["payout"]) == expected
@@ -184,7 +211,7 @@ def test_redemptions_pay_the_winning_shares_held(tiny):
 
 
 def test_user_positions_equal_the_events_replayed(tiny):
-    positions, _ = replay(tiny)
+    positions = pnl_subgraph_replay(tiny)
     served = tiny.entities("pnl", "UserPosition")
     assert len(served) == len(positions)
     for p in served:
@@ -201,7 +228,7 @@ def test_user_positions_equal_the_events_replayed(tiny):
 def test_user_positions_have_versions_by_block(tiny):
     # Mid-way through, positions reflect only the events up to then.
     block = (tiny.chain.genesis_block + tiny.head_block) // 2
-    positions, _ = replay(tiny, block)
+    positions = pnl_subgraph_replay(tiny, block)
     served = tiny.entities("pnl", "UserPosition", block)
     assert 0 < len(served) < len(tiny.entities("pnl", "UserPosition"))
     for p in served:
@@ -238,3 +265,71 @@ def test_late_events_become_visible_later():
     ids_before = {e["id"] for e in dataset.entities("orderbook", "OrderFilledEvent", block - 1)}
     ids_at = {e["id"] for e in dataset.entities("orderbook", "OrderFilledEvent", block)}
     assert table.columns["id"][r] in ids_at - ids_before
+
+
+def test_pnl_subgraph_arithmetic_by_hand():
+    """Cases worked by hand from pnl-subgraph/src (updateUserPositionWithBuy/Sell,
+    handleOrderFilled, the split/merge/redemption handlers), against subgraph_sim.positions."""
+    pos = P.new_position()
+    # BUY 100 shares for 37 USDC with a 1-share fee: the fee is never read, so all 100
+    # shares count at 37e6 x 1e6 / 100e6 = 370000
+    assert P.fill_price(37_000_000, 100_000_000) == 370_000
+    P.buy(pos, P.fill_price(37_000_000, 100_000_000), 100_000_000)
+    assert pos == [100_000_000, 370_000, 0, 100_000_000]
+    # BUY 30 shares for 10 USDC: price 333333.33 truncates to 333333; the average
+    # (370000 x 100e6 + 333333 x 30e6) / 130e6 = 361538.38 truncates to 361538
+    P.buy(pos, P.fill_price(10_000_000, 30_000_000), 30_000_000)
+    assert pos == [130_000_000, 361_538, 0, 130_000_000]
+    # SELL 1.234567 shares for 0.25 USDC: price 202500.4 -> 202500; the realized delta
+    # 1234567 x (202500 - 361538) / 1e6 = -196343.07 truncates toward zero: -196343, not
+    # the floor -196344
+    assert P.fill_price(250_000, 1_234_567) == 202_500
+    assert P.sell(pos, 202_500, 1_234_567) == 1_234_567
+    assert pos == [128_765_433, 361_538, -196_343, 130_000_000]
+    # SPLIT 10: a buy at FIFTY_CENTS; (361538 x 128765433 + 500000 x 10e6) / 138765433
+    # = 371516.13 -> 371516
+    P.buy(pos, P.FIFTY_CENTS, 10_000_000)
+    assert pos == [138_765_433, 371_516, -196_343, 140_000_000]
+    # MERGE 200: capped at the 138.765433 tracked; 138765433 x (500000 - 371516) / 1e6
+    # = 17829137.89 -> 17829137
+    assert P.sell(pos, P.FIFTY_CENTS, 200_000_000) == 138_765_433
+    assert pos == [0, 371_516, -196_343 + 17_829_137, 140_000_000]
+    # a sell of nothing held changes nothing (the subgraph still saves the entity)
+    assert P.sell(pos, 1, 5) == 0 and pos[2] == 17_632_794
+
+
+def test_redemption_sells_everything_tracked_at_the_payout_by_hand():
+    pos = [138_765_433, 371_516, 0, 140_000_000]
+    # the losing outcome pays 0 / 1: 138765433 x (0 - 371516) / 1e6 = -51553578.61 -> -51553578
+    assert P.payout_price(0, 1) == 0
+    P.sell(pos, P.payout_price(0, 1), pos[P.AMOUNT])
+    assert pos == [0, 371_516, -51_553_578, 140_000_000]
+    # a payout of 1 / 3 sells at 333333
+    assert P.payout_price(1, 3) == 333_333
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_user_positions_count_fee_shares_the_chain_never_paid(seed):
+    """The pnl subgraph counts a BUY's fee shares as bought: where a BUY paid a fee, its
+    totalBought exceeds the shares that reached the wallet by exactly the fees."""
+    world = generate("tiny", seed=seed)
+    fee_shares: dict[tuple[str, str], int] = defaultdict(int)
+    received: dict[tuple[str, str], int] = defaultdict(int)
+    for e in world.entities("orderbook", "OrderFilledEvent"):
+        if e["makerAssetId"] == "0":
+            key = (e["maker"], e["takerAssetId"])
+            fee_shares[key] += int(e["fee"])
+            received[key] += int(e["takerAmountFilled"]) - int(e["fee"])
+    conditions = {c["id"]: c["positionIds"] for c in world.entities("pnl", "Condition")}
+    for e in world.entities("activity", "Split"):
+        for token in conditions[e["condition"]]:
+            received[(e["stakeholder"], token)] += int(e["amount"])
+    served = {(p["user"], p["tokenId"]): p for p in world.entities("pnl", "UserPosition")}
+    assert sum(1 for f in fee_shares.values() if f) > 0
+    for key, shares in received.items():
+        assert int(served[key]["totalBought"]) == shares + fee_shares[key]
+    replayed = pnl_subgraph_replay(world)
+    for key, p in served.items():
+        assert [int(p[f]) for f in ("amount", "avgPrice", "realizedPnl", "totalBought")] == (
+            replayed[key]
+        )
