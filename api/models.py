@@ -119,6 +119,18 @@ class PositionStatus(StrEnum):
     redeemed = "redeemed"
 
 
+class PositionSort(StrEnum):
+    last_activity = "last_activity"
+    market = "market"
+    status = "status"
+    shares = "shares"
+    avg_price = "avg_price"
+    mark_price = "mark_price"
+    realized_pnl = "realized_pnl"
+    unrealized_pnl = "unrealized_pnl"
+    total_pnl = "total_pnl"
+
+
 class MarketOutcome(StrEnum):
     win = "win"
     loss = "loss"

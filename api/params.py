@@ -37,6 +37,7 @@ from api.models import (
     DecimalFormat,
     MarketOutcome,
     Order,
+    PositionSort,
     PositionStatus,
     SortBy,
     Timeframe,
@@ -154,6 +155,12 @@ class PositionsQuery(_TraderRouteQuery):
     outcome: MarketOutcome | None = Field(
         None, description="Only positions whose trader-market is a win, loss, flat or open."
     )
+    sort: PositionSort = Field(
+        PositionSort.last_activity,
+        description="Order the positions by this column (market: its question, else its "
+        "condition id); ties by token id.",
+    )
+    order: Order = Field(Order.desc, description="desc (default) or asc; nulls come last.")
     page: int = Field(1, ge=1, le=100_000, description="Page, from 1.")
     limit: int = Field(50, ge=1, le=100, description="Page size, 1 to 100.")
 

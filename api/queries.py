@@ -348,17 +348,34 @@ RECENT_POSITIONS = f"""
 """
 
 
-def positions(status: str | None, outcome: str | None) -> str:
+# What each position sort orders by (PositionSort values; never user text in the SQL).
+POSITION_SORT_COLUMNS = {
+    "last_activity": "last_activity_at",
+    "market": "coalesce(question, condition_id, token_id)",
+    "status": "status",
+    "shares": "shares",
+    "avg_price": "avg_price",
+    "mark_price": "mark_price",
+    "realized_pnl": "realized_pnl",
+    "unrealized_pnl": "unrealized_pnl",
+    "total_pnl": "total_pnl",
+}
+
+
+def positions(
+    status: str | None, outcome: str | None, sort: str = "last_activity", order: str = "desc"
+) -> str:
     filters = ["wallet_address = %(wallet)s"]
     if status is not None:
         filters.append("status = %(status)s")
     if outcome is not None:
         filters.append("market_outcome = %(outcome)s")
+    direction = "asc" if order == "asc" else "desc"
     return f"""
         select {_POSITION_COLUMNS}, count(*) over () as total_count
         from marts.trader_markets
         where {" and ".join(filters)}
-        order by last_activity_at desc, token_id
+        order by {POSITION_SORT_COLUMNS[sort]} {direction} nulls last, token_id
         limit %(limit)s offset %(offset)s
     """
 

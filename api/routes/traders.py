@@ -375,7 +375,8 @@ async def statistics_body(
 async def get_trader_positions(
     wallet_address: WalletPath, request: Request, state: StateDep
 ) -> Response:
-    """One entry per position (trader, outcome token), newest activity first."""
+    """One entry per position (trader, outcome token), newest activity first unless `sort`
+    names another column."""
     body = await positions_body(state, wallet_address, parse_query(PositionsQuery, request))
     if body is None:
         raise HTTPException(404, f"no trader {wallet_address} in the marts")
@@ -399,7 +400,8 @@ async def positions_body(
             params["status"] = status_filter
         if outcome_filter is not None:
             params["outcome"] = outcome_filter
-        rows = await warehouse.fetch(queries.positions(status_filter, outcome_filter), params)
+        sql = queries.positions(status_filter, outcome_filter, query.sort.value, query.order.value)
+        rows = await warehouse.fetch(sql, params)
         if rows:
             total = int(rows[0]["total_count"])
         elif page > 1:
@@ -422,7 +424,14 @@ async def positions_body(
         return dump_json(body, query.decimals)
 
     key = params_hash(
-        {"status": status.value, "outcome": outcome_filter, "page": page, "limit": limit}
+        {
+            "status": status.value,
+            "outcome": outcome_filter,
+            "sort": query.sort.value,
+            "order": query.order.value,
+            "page": page,
+            "limit": limit,
+        }
     )
     return await state.cache.get_or_compute(
         "trader_positions",

@@ -5,7 +5,7 @@ Server-rendered from the very cached JSON bodies the API routes answer with
 version in every key, so a page is as fresh as the API and costs a cache hit when warm.
 Query parameters follow the API's rule (`api.params.parse_query`) and are the page's state,
 so every view is a shareable link. The JavaScript in static/app.js only adds to a page that
-works without it: search suggestions, the two charts, sorting the shown positions.
+works without it: search suggestions, the category select, the two charts.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from api.deps import WALLET_RE, StateDep
-from api.models import Category, Order, SortBy, Timeframe
+from api.models import Category, Order, PositionSort, SortBy, Timeframe
 from api.params import (
     LeaderboardQuery,
     PositionsQuery,
@@ -50,6 +50,7 @@ templates.env.filters.update(fmt.FILTERS)
 TIMEFRAME_LABELS = {"1d": "24 hours", "7d": "7 days", "30d": "30 days", "all": "All time"}
 SORT_LABELS = {"pnl": "PnL", "volume": "Volume", "win_rate": "Win rate", "trades": "Trades"}
 POSITION_STATUSES = ("all", "open", "closed", "resolved", "redeemed")
+TEXT_POSITION_SORTS = (PositionSort.market, PositionSort.status)
 
 
 def _fingerprint(path: Path) -> str:
@@ -228,6 +229,23 @@ async def trader_page(wallet: str, request: Request, state: StateDep) -> Respons
     detail = orjson.loads(trader)
     daily = orjson.loads(series)["series"]
     current = _known(request, PositionsQuery)
+
+    def link(**changes: Any) -> str:
+        return _link(f"/traders/{wallet}", current, **changes)
+
+    def position_sort_link(sort: str) -> str:
+        # The active column flips its order; another starts high first (text: A first).
+        if sort == positions_query.sort.value:
+            flipped = Order.asc if positions_query.order is Order.desc else Order.desc
+            return link(order=None if flipped is Order.desc else flipped.value, page=None)
+        start = Order.asc if sort in TEXT_POSITION_SORTS else Order.desc
+        default = sort == PositionSort.last_activity
+        return link(
+            sort=None if default else sort,
+            order=None if start is Order.desc else start.value,
+            page=None,
+        )
+
     ranks = {r["timeframe"]: r for r in detail["ranks"]}
     metrics = detail["metrics"]
     windows = [
@@ -261,7 +279,8 @@ async def trader_page(wallet: str, request: Request, state: StateDep) -> Respons
         positions=orjson.loads(positions),
         positions_query=positions_query,
         statuses=POSITION_STATUSES,
-        link=lambda **changes: _link(f"/traders/{wallet}", current, **changes),
+        link=link,
+        position_sort_link=position_sort_link,
         freshness=await _freshness(state, detail["as_of"]),
     )
 

@@ -290,6 +290,46 @@ def test_trader_positions_filters_and_pages(served, traders):
     assert paged == [r["token_id"] for r in rows][: len(paged)]
 
 
+@pytest.mark.parametrize(
+    ("sort", "order"),
+    [("total_pnl", "asc"), ("total_pnl", "desc"), ("shares", "desc"), ("market", "asc")],
+)
+def test_trader_positions_sort_across_pages(served, traders, sort, order):
+    wallet = max(traders, key=lambda r: r["trades"])["wallet_address"]
+    rows = served.query(
+        "select token_id, condition_id, question, shares, total_pnl "
+        "from marts.trader_markets where wallet_address = %s",
+        [wallet],
+    )
+    value = {
+        "total_pnl": lambda r: r["total_pnl"],
+        "shares": lambda r: r["shares"],
+        "market": lambda r: r["question"] or r["condition_id"] or r["token_id"],
+    }[sort]
+    # The column in the asked order, nulls last, ties by token id.
+    present = [r for r in rows if value(r) is not None]
+    present.sort(key=lambda r: r["token_id"])
+    present.sort(key=value, reverse=order == "desc")
+    expected = [r["token_id"] for r in present] + sorted(
+        r["token_id"] for r in rows if value(r) is None
+    )
+    paged = []
+    for page in range(1, len(rows) // 4 + 2):
+        body = served.get(
+            f"/api/v1/traders/{wallet}/positions", sort=sort, order=order, limit=4, page=page
+        ).json()
+        paged += [p["token_id"] for p in body["positions"]]
+    assert paged == expected
+    assert len(set(paged)) == len(rows) > 4
+
+
+def test_an_unknown_position_sort_is_refused(served, traders):
+    wallet = traders[0]["wallet_address"]
+    response = served.get(f"/api/v1/traders/{wallet}/positions", sort="profit")
+    assert response.status_code == 422
+    assert "sort" in response.text
+
+
 def test_search_by_prefix(served, traders):
     wallet = traders[0]["wallet_address"]
     prefix = wallet[:4]

@@ -228,13 +228,21 @@ def test_trader_page_draws_both_charts_and_the_positions_of_the_api(watched, api
     headline = page.inner_text("#headline")
     assert fmt.usd(detail["trader"]["total_pnl"], signed=True) in headline
 
-    # Sorting the shown positions by total PnL puts the best last, then first.
-    page.click("#positions thead th[data-key='total_pnl'] button")
-    ascending = page.eval_on_selector_all(
-        "#positions tbody tr", "rows => rows.map(r => Number(r.dataset.total_pnl))"
-    )
-    assert ascending == sorted(p["total_pnl"] for p in positions["positions"])
-    assert page.get_attribute("#positions th[data-key='total_pnl']", "aria-sort") == "ascending"
+    # Sorting by total PnL asks the server, over every page: best first, then worst first.
+    for order in ("desc", "asc"):
+        page.click("#positions thead a[data-sort='total_pnl']")
+        page.wait_for_selector(f"#positions[data-sort='total_pnl'][data-order='{order}']")
+        asked = {"sort": ["total_pnl"]} | ({"order": ["asc"]} if order == "asc" else {})
+        assert _query(page) == asked
+        sorted_positions = api.get(
+            f"/api/v1/traders/{wallet}/positions", params={"sort": "total_pnl", "order": order}
+        ).json()["positions"]
+        shown = page.eval_on_selector_all(
+            "#positions tbody tr[data-token-id]", "rows => rows.map(r => r.dataset.tokenId)"
+        )
+        assert shown == [p["token_id"] for p in sorted_positions]
+        expected = "descending" if order == "desc" else "ascending"
+        assert page.get_attribute("#positions th[data-key='total_pnl']", "aria-sort") == expected
 
 
 def test_an_unknown_wallet_gets_its_page(watched):

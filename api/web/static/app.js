@@ -38,39 +38,6 @@
   }
 
   // Positions: sort the rows shown by a column, ascending then descending.
-  function sortableTables() {
-    for (const table of document.querySelectorAll("table.sortable")) {
-      const body = table.tBodies[0];
-      if (!body || body.rows.length < 2) continue;
-      for (const th of table.tHead.rows[0].cells) {
-        const key = th.dataset.key;
-        if (!key) continue;
-        const button = document.createElement("button");
-        button.type = "button";
-        button.textContent = th.textContent;
-        th.replaceChildren(button);
-        button.addEventListener("click", () => {
-          const ascending = th.getAttribute("aria-sort") !== "ascending";
-          for (const other of table.tHead.rows[0].cells) other.removeAttribute("aria-sort");
-          th.setAttribute("aria-sort", ascending ? "ascending" : "descending");
-          const numeric = th.dataset.type === "number";
-          const value = (row) => {
-            const raw = row.dataset[key] ?? "";
-            if (!numeric) return raw;
-            return raw === "" ? -Infinity : Number(raw);
-          };
-          const rows = Array.from(body.rows);
-          rows.sort((a, b) => {
-            const x = value(a), y = value(b);
-            const order = numeric ? x - y : String(x).localeCompare(String(y));
-            return ascending ? order : -order;
-          });
-          body.replaceChildren(...rows);
-        });
-      }
-    }
-  }
-
   // A mark once the next frame is painted (bench/web.py times the first render by it).
   function markAfterPaint(name) {
     requestAnimationFrame(() => setTimeout(() => performance.mark(name), 0));
@@ -122,7 +89,6 @@
   function ready() {
     applyCategory();
     suggestWallets();
-    sortableTables();
     drawCharts();
   }
 
