@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from operator import itemgetter
 from pathlib import Path
@@ -24,6 +24,8 @@ from orchestration.lib.gamma_tables import GAMMA_TABLES, GammaTable
 CURSOR_TABLE = "raw._cursors"
 DEFAULT_DUCKDB_PATH = ".polyboard/warehouse.duckdb"
 DUCKDB_LOADER_MEMORY = "128MB"
+# What a staged load writes to: a raw table with `table`, `columns` and `fields`.
+Table = Entity | ChainTable | GammaTable
 
 _PG_TYPES = {
     "text": "text",
@@ -189,7 +191,8 @@ class Warehouse:
         cursor: tuple[str, dict[str, Any]] | None = None,
     ) -> int:
         """Upsert rows of several Gamma tables (and a cursor) in one transaction; rows given."""
-        raise NotImplementedError
+        deduped = {table: _dedupe_on(rows, table.key) for table, rows in batches.items()}
+        return self._load_tables(deduped, self._gamma_upsert_sql, cursor)
 
     # --- chain tables --------------------------------------------------------------------
     def chain_table_ddl(self, table: ChainTable) -> list[str]:
@@ -235,7 +238,7 @@ class Warehouse:
         cursor: tuple[str, dict[str, Any]],
     ) -> int:
         """Rows of several chain tables and the cursor, in one transaction; rows loaded."""
-        raise NotImplementedError
+        return self._load_tables(batches, self._insert_new_sql, cursor)
 
     def delete_chain_from(self, block_number: int, cursor: tuple[str, dict[str, Any]]) -> int:
         """Every chain row and block at or after `block_number`, and the cursor moved back,
@@ -249,6 +252,16 @@ class Warehouse:
         ]
 
     # Subclass API
+    def _load_tables(
+        self,
+        batches: Mapping[Table, Sequence[dict[str, Any]]],
+        statement: Callable[[Any, str], str],
+        cursor: tuple[str, dict[str, Any]] | None,
+    ) -> int:
+        """Each table's rows, staged, then written by the SQL `statement(table, stage)` (its
+        one parameter: the load stamp), and the cursor, in one transaction; rows written."""
+        raise NotImplementedError
+
     def upsert(
         self,
         entity: Entity,
@@ -333,7 +346,7 @@ class DuckDBWarehouse(Warehouse):
             raise
         return len(rows)
 
-    def load_chain(self, batches, cursor) -> int:
+    def _load_tables(self, batches, statement, cursor) -> int:
         now = datetime.now(UTC)
         con = self.con
         loaded = 0
@@ -342,30 +355,9 @@ class DuckDBWarehouse(Warehouse):
             for table, rows in batches.items():
                 if not rows:
                     continue
-                con.register("_chain_batch", _arrow_batch(table.columns, rows))
-                con.execute(self._insert_new_sql(table, "_chain_batch"), [now])
-                con.unregister("_chain_batch")
-                loaded += len(rows)
-            self._put_cursor(*cursor, now)
-            con.commit()
-        except BaseException:
-            con.rollback()
-            raise
-        return loaded
-
-    def load_gamma(self, batches, cursor=None) -> int:
-        now = datetime.now(UTC)
-        con = self.con
-        loaded = 0
-        con.begin()
-        try:
-            for table, rows in batches.items():
-                rows = _dedupe_on(rows, table.key)
-                if not rows:
-                    continue
-                con.register("_gamma_batch", _arrow_batch(table.columns, rows))
-                con.execute(self._gamma_upsert_sql(table, "_gamma_batch"), [now])
-                con.unregister("_gamma_batch")
+                con.register("_load_batch", _arrow_batch(table.columns, rows))
+                con.execute(statement(table, "_load_batch"), [now])
+                con.unregister("_load_batch")
                 loaded += len(rows)
             if cursor is not None:
                 self._put_cursor(*cursor, now)
@@ -429,39 +421,20 @@ class PostgresWarehouse(Warehouse):
     def upsert(self, entity, rows, block_number, cursor=None) -> int:
         rows = _dedupe_last(rows)
         now = datetime.now(UTC)
-        stage = f"_load_{entity.table}"
-        cols = ", ".join(_quote(c) for c in entity.fields)
         try:
-            self._load(entity, rows, block_number, cursor, now, stage, cols)
+            with self.con.transaction(), self.con.cursor() as cur:
+                if rows:
+                    stage = self._copy_to_stage(cur, entity, rows)
+                    cur.execute(self._upsert_sql(entity, stage), [block_number, now])
+                if cursor is not None:
+                    self._put_cursor(cur, *cursor, now)
         except BaseException:
-            self._stages.discard(stage)  # a rolled-back transaction took the stage table along
+            # A rolled-back transaction took the stage table along.
+            self._stages.discard(f"_load_{entity.table}")
             raise
         return len(rows)
 
-    def _load(self, entity, rows, block_number, cursor, now, stage, cols) -> None:
-        with self.con.transaction(), self.con.cursor() as cur:
-            if rows:
-                if stage not in self._stages:
-                    # Typed columns of the target, no constraints: COPY casts on the way in.
-                    cur.execute(
-                        f"create temp table {stage} on commit delete rows as "
-                        f"select {cols} from raw.{entity.table} with no data"
-                    )
-                    self._stages.add(stage)
-                values = itemgetter(*entity.fields)
-                with cur.copy(f"copy {stage} ({cols}) from stdin") as copy:
-                    for row in rows:
-                        copy.write_row(values(row))
-                cur.execute(self._upsert_sql(entity, stage), [block_number, now])
-            if cursor is not None:
-                name, state = cursor
-                cur.execute(
-                    f"insert into {CURSOR_TABLE} values (%s, %s, %s) on conflict (name) do update "
-                    "set state = excluded.state, updated_at = excluded.updated_at",
-                    [name, json.dumps(state), now],
-                )
-
-    def load_chain(self, batches, cursor) -> int:
+    def _load_tables(self, batches, statement, cursor) -> int:
         now = datetime.now(UTC)
         loaded = 0
         try:
@@ -469,36 +442,8 @@ class PostgresWarehouse(Warehouse):
                 for table, rows in batches.items():
                     if not rows:
                         continue
-                    stage = self._stage(cur, table)
-                    cols = ", ".join(_quote(c) for c in table.fields)
-                    values = itemgetter(*table.fields)
-                    with cur.copy(f"copy {stage} ({cols}) from stdin") as copy:
-                        for row in rows:
-                            copy.write_row(values(row))
-                    cur.execute(self._insert_new_sql(table, stage), [now])
-                    loaded += len(rows)
-                self._put_cursor(cur, *cursor, now)
-        except BaseException:
-            self._stages.difference_update(f"_load_{t.table}" for t in batches)
-            raise
-        return loaded
-
-    def load_gamma(self, batches, cursor=None) -> int:
-        now = datetime.now(UTC)
-        loaded = 0
-        try:
-            with self.con.transaction(), self.con.cursor() as cur:
-                for table, rows in batches.items():
-                    rows = _dedupe_on(rows, table.key)
-                    if not rows:
-                        continue
-                    stage = self._stage(cur, table)
-                    cols = ", ".join(_quote(c) for c in table.fields)
-                    values = itemgetter(*table.fields)
-                    with cur.copy(f"copy {stage} ({cols}) from stdin") as copy:
-                        for row in rows:
-                            copy.write_row(values(row))
-                    cur.execute(self._gamma_upsert_sql(table, stage), [now])
+                    stage = self._copy_to_stage(cur, table, rows)
+                    cur.execute(statement(table, stage), [now])
                     loaded += len(rows)
                 if cursor is not None:
                     self._put_cursor(cur, *cursor, now)
@@ -516,16 +461,21 @@ class PostgresWarehouse(Warehouse):
             self._put_cursor(cur, *cursor, datetime.now(UTC))
         return deleted
 
-    def _stage(self, cur, table: ChainTable | GammaTable) -> str:
-        """A temporary table typed as the target, without constraints: COPY casts into it."""
+    def _copy_to_stage(self, cur, table: Table, rows: Sequence[dict[str, Any]]) -> str:
+        """`rows` copied into a temporary table typed as the target, without constraints
+        (COPY casts on the way in); its name."""
         stage = f"_load_{table.table}"
+        cols = ", ".join(_quote(c) for c in table.fields)
         if stage not in self._stages:
-            cols = ", ".join(_quote(c) for c in table.fields)
             cur.execute(
                 f"create temp table {stage} on commit delete rows as "
                 f"select {cols} from raw.{table.table} with no data"
             )
             self._stages.add(stage)
+        values = itemgetter(*table.fields)
+        with cur.copy(f"copy {stage} ({cols}) from stdin") as copy:
+            for row in rows:
+                copy.write_row(values(row))
         return stage
 
     @staticmethod
