@@ -251,17 +251,7 @@ class Warehouse:
             for t in CHAIN_TABLES
         ]
 
-    # Subclass API
-    def _load_tables(
-        self,
-        batches: Mapping[Table, Sequence[dict[str, Any]]],
-        statement: Callable[[Any, str], str],
-        cursor: tuple[str, dict[str, Any]] | None,
-    ) -> int:
-        """Each table's rows, staged, then written by the SQL `statement(table, stage)` (its
-        one parameter: the load stamp), and the cursor, in one transaction; rows written."""
-        raise NotImplementedError
-
+    # --- subgraph entities ---------------------------------------------------------------
     def upsert(
         self,
         entity: Entity,
@@ -269,6 +259,21 @@ class Warehouse:
         block_number: int,
         cursor: tuple[str, dict[str, Any]] | None = None,
     ) -> int:
+        """Upsert a page of one entity's rows (and a cursor) in one transaction; rows given."""
+        batches = {entity: _dedupe_last(rows)}
+        return self._load_tables(batches, self._upsert_sql, cursor, params=[block_number])
+
+    # Subclass API
+    def _load_tables(
+        self,
+        batches: Mapping[Table, Sequence[dict[str, Any]]],
+        statement: Callable[[Any, str], str],
+        cursor: tuple[str, dict[str, Any]] | None,
+        params: Sequence[Any] = (),
+    ) -> int:
+        """Each table's rows, staged, then written by the SQL `statement(table, stage)` (its
+        parameters: `params`, then the load stamp), and the cursor, in one transaction; rows
+        written."""
         raise NotImplementedError
 
     def fetchone(self, sql: str, params: Sequence[Any] = ()) -> tuple | None:
@@ -327,26 +332,7 @@ class DuckDBWarehouse(Warehouse):
             for name, kind in entity.columns
         )
 
-    def upsert(self, entity, rows, block_number, cursor=None) -> int:
-        rows = _dedupe_last(rows)
-        now = datetime.now(UTC)
-        batch = _arrow_batch(entity.columns, rows)
-        con = self.con
-        con.begin()
-        try:
-            if rows:
-                con.register("_load_batch", batch)
-                con.execute(self._upsert_sql(entity, "_load_batch"), [block_number, now])
-                con.unregister("_load_batch")
-            if cursor is not None:
-                self._put_cursor(*cursor, now)
-            con.commit()
-        except BaseException:
-            con.rollback()
-            raise
-        return len(rows)
-
-    def _load_tables(self, batches, statement, cursor) -> int:
+    def _load_tables(self, batches, statement, cursor, params=()) -> int:
         now = datetime.now(UTC)
         con = self.con
         loaded = 0
@@ -356,7 +342,7 @@ class DuckDBWarehouse(Warehouse):
                 if not rows:
                     continue
                 con.register("_load_batch", _arrow_batch(table.columns, rows))
-                con.execute(statement(table, "_load_batch"), [now])
+                con.execute(statement(table, "_load_batch"), [*params, now])
                 con.unregister("_load_batch")
                 loaded += len(rows)
             if cursor is not None:
@@ -418,23 +404,7 @@ class PostgresWarehouse(Warehouse):
         self.con.commit()
         self._stages: set[str] = set()  # temporary load tables created on this connection
 
-    def upsert(self, entity, rows, block_number, cursor=None) -> int:
-        rows = _dedupe_last(rows)
-        now = datetime.now(UTC)
-        try:
-            with self.con.transaction(), self.con.cursor() as cur:
-                if rows:
-                    stage = self._copy_to_stage(cur, entity, rows)
-                    cur.execute(self._upsert_sql(entity, stage), [block_number, now])
-                if cursor is not None:
-                    self._put_cursor(cur, *cursor, now)
-        except BaseException:
-            # A rolled-back transaction took the stage table along.
-            self._stages.discard(f"_load_{entity.table}")
-            raise
-        return len(rows)
-
-    def _load_tables(self, batches, statement, cursor) -> int:
+    def _load_tables(self, batches, statement, cursor, params=()) -> int:
         now = datetime.now(UTC)
         loaded = 0
         try:
@@ -443,11 +413,12 @@ class PostgresWarehouse(Warehouse):
                     if not rows:
                         continue
                     stage = self._copy_to_stage(cur, table, rows)
-                    cur.execute(statement(table, stage), [now])
+                    cur.execute(statement(table, stage), [*params, now])
                     loaded += len(rows)
                 if cursor is not None:
                     self._put_cursor(cur, *cursor, now)
         except BaseException:
+            # A rolled-back transaction took the stage tables along.
             self._stages.difference_update(f"_load_{t.table}" for t in batches)
             raise
         return loaded
