@@ -19,14 +19,11 @@ keys passed as a bearer token or an extra header are never printed at all.
 
 from __future__ import annotations
 
-import email.utils
 import itertools
 import logging
-import random
 import re
 import socket
 import threading
-import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -37,6 +34,7 @@ import httpx
 import orjson
 
 from orchestration.lib.errors import RequestRejected
+from orchestration.lib.retries import Retrier, Retryable, retry_after
 
 log = logging.getLogger(__name__)
 
@@ -116,12 +114,6 @@ class RangeTooLarge(Exception):
         self.by_results = by_results
 
 
-class _Retryable(Exception):
-    def __init__(self, message: str, retry_after: float | None = None):
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
 @dataclass(frozen=True)
 class Block:
     number: int
@@ -148,7 +140,7 @@ def classify_error(error: Any) -> Exception:
     message = str(error.get("message", error))
     text = message.lower()
     if any(m in text for m in _RATE_MARKERS):
-        return _Retryable(f"JSON-RPC error {code}: {message}")
+        return Retryable(f"JSON-RPC error {code}: {message}")
     # geth's answer to fromBlock > toBlock names the block range too, but no split helps it.
     if "invalid block range" in text:
         return ChainRpcRejected(f"JSON-RPC error {code}: {message}")
@@ -162,7 +154,7 @@ def classify_error(error: Any) -> Exception:
     if code in _PERMANENT_CODES:
         return ChainRpcRejected(f"JSON-RPC error {code}: {message}")
     if code in _RETRYABLE_CODES or any(m in text for m in _RETRYABLE_MARKERS):
-        return _Retryable(f"JSON-RPC error {code}: {message}")
+        return Retryable(f"JSON-RPC error {code}: {message}")
     return ChainRpcRejected(f"JSON-RPC error {code}: {message}")
 
 
@@ -186,20 +178,6 @@ def _result_cap(message: str) -> int | None:
 
 def _to_hex(number: int) -> str:
     return hex(number)
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    if value is None:
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        pass
-    try:  # the HTTP-date form
-        return max(0.0, email.utils.parsedate_to_datetime(value).timestamp() - time.time())
-    except (TypeError, ValueError):
-        return None
 
 
 def _head(body: bytes) -> str:
@@ -240,10 +218,6 @@ class ChainClient:
                 f"Polygon RPC {self.endpoint}: unsupported URL scheme {scheme!r} (http or https)"
             )
         self.url = url
-        self.max_attempts = max_attempts
-        self.backoff_base = backoff_base
-        self.backoff_max = backoff_max
-        self.retry_after_max = retry_after_max
         request_headers = {"Content-Type": "application/json", "Accept": "application/json"}
         if api_key:
             request_headers["Authorization"] = f"Bearer {api_key}"
@@ -258,7 +232,17 @@ class ChainClient:
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self.requests_sent = 0
-        self.retries = 0
+        self._retrier = Retrier(
+            log,
+            max_attempts=max_attempts,
+            backoff_base=backoff_base,
+            backoff_max=backoff_max,
+            retry_after_max=retry_after_max,
+        )
+
+    @property
+    def retries(self) -> int:
+        return self._retrier.retries
 
     def close(self) -> None:
         self._http.close()
@@ -320,11 +304,11 @@ class ChainClient:
             request = {"jsonrpc": "2.0", "id": next(self._ids), "method": method, "params": params}
             answer = self._post(request)
             if not isinstance(answer, dict):
-                raise _Retryable(f"answer is not a JSON-RPC object: {str(answer)[:200]}")
+                raise Retryable(f"answer is not a JSON-RPC object: {str(answer)[:200]}")
             if answer.get("error") is not None:
                 raise self._named(classify_error(answer["error"]), method)
             if "result" not in answer:
-                raise _Retryable(f"answer without result: {str(answer)[:200]}")
+                raise Retryable(f"answer without result: {str(answer)[:200]}")
             return answer["result"]
 
         return self._with_retries(attempt, method)
@@ -352,7 +336,7 @@ class ChainClient:
                 # The whole batch refused, e.g. "batch size too large".
                 raise self._named(classify_error(answer["error"]), "eth_getBlockByNumber batch")
             if not isinstance(answer, list):
-                raise _Retryable(f"batch answer is not a JSON array: {str(answer)[:200]}")
+                raise Retryable(f"batch answer is not a JSON array: {str(answer)[:200]}")
             failures: list[str] = []
             for item in answer:
                 number = requests.get(item.get("id")) if isinstance(item, dict) else None
@@ -360,7 +344,7 @@ class ChainClient:
                     continue
                 if item.get("error") is not None:
                     error = classify_error(item["error"])
-                    if not isinstance(error, _Retryable):
+                    if not isinstance(error, Retryable):
                         raise self._named(error, f"eth_getBlockByNumber({number})")
                     failures.append(f"block {number}: {error}")
                 elif item.get("result") is None:
@@ -371,7 +355,7 @@ class ChainClient:
             pending[:] = [n for n in pending if n not in blocks]
             if pending:
                 missing = failures or [f"{len(pending)} blocks missing from the answer"]
-                raise _Retryable(f"{len(pending)} of {len(requests)} blocks failed: {missing[0]}")
+                raise Retryable(f"{len(pending)} of {len(requests)} blocks failed: {missing[0]}")
             return blocks
 
         try:
@@ -396,33 +380,10 @@ class ChainClient:
         return error
 
     def _with_retries(self, attempt: Callable[[], T], what: str) -> T:
-        last_error = "no attempt made"
-        for number in range(1, self.max_attempts + 1):
-            try:
-                return attempt()
-            except _Retryable as exc:
-                last_error = str(exc)
-                if number == self.max_attempts:
-                    break
-                delay = min(self.backoff_max, self.backoff_base * 2 ** (number - 1))
-                delay *= 0.5 + random.random() / 2
-                if exc.retry_after is not None:
-                    delay = max(delay, min(exc.retry_after, self.retry_after_max))
-                with self._lock:
-                    self.retries += 1
-                log.warning(
-                    "Polygon RPC %s: %s attempt %d/%d failed (%s); retrying in %.2fs",
-                    self.endpoint,
-                    what,
-                    number,
-                    self.max_attempts,
-                    last_error,
-                    delay,
-                )
-                time.sleep(delay)
-        raise ChainRpcError(
-            f"Polygon RPC {self.endpoint}: {what} failed after {self.max_attempts} attempts; "
-            f"last error: {last_error}"
+        return self._retrier.run(
+            attempt,
+            f"Polygon RPC {self.endpoint}: {what}",
+            lambda spent: ChainRpcError(f"Polygon RPC {self.endpoint}: {what} {spent}"),
         )
 
     def _post(self, payload: Any) -> Any:
@@ -432,23 +393,25 @@ class ChainClient:
         try:
             response = self._http.post(self.url, content=orjson.dumps(payload))
         except httpx.TimeoutException as exc:
-            raise _Retryable(f"timed out ({type(exc).__name__})") from exc
+            raise Retryable(f"timed out ({type(exc).__name__})") from exc
         except httpx.ConnectError as exc:
             dns = _dns_failure(exc)
             if dns is not None:
                 raise ChainRpcRejected(
                     f"Polygon RPC {self.endpoint}: the host name does not resolve ({dns})"
                 ) from None
-            raise _Retryable(f"cannot connect: {exc}") from exc
+            raise Retryable(f"cannot connect: {exc}") from exc
         except httpx.UnsupportedProtocol as exc:
             raise ChainRpcRejected(f"Polygon RPC {self.endpoint}: {exc}") from None
         except httpx.TransportError as exc:
-            raise _Retryable(f"{type(exc).__name__}: {exc}") from exc
+            raise Retryable(f"{type(exc).__name__}: {exc}") from exc
         status, body = response.status_code, response.content
         if status == 413:
             raise RangeTooLarge(f"HTTP 413: {_head(body)}")
         if status in (408, 429) or status >= 500:
-            raise _Retryable(f"HTTP {status}: {_head(body)}", _retry_after(response))
+            raise Retryable(
+                f"HTTP {status}: {_head(body)}", retry_after(response.headers, http_date=True)
+            )
         try:
             answer = orjson.loads(body)
         except orjson.JSONDecodeError:
@@ -456,7 +419,7 @@ class ChainClient:
                 raise ChainRpcRejected(
                     f"Polygon RPC {self.endpoint} answered HTTP {status}: {_head(body)}"
                 ) from None
-            raise _Retryable(f"HTTP {status}, body is not JSON: {_head(body)}") from None
+            raise Retryable(f"HTTP {status}, body is not JSON: {_head(body)}") from None
         if status >= 400:
             # Some providers send JSON-RPC errors with a 4xx: judge them by their content.
             error = answer.get("error") if isinstance(answer, dict) else None

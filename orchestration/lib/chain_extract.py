@@ -25,24 +25,22 @@ from typing import Any
 from orchestration.lib.addresses import DEFAULT_COLLATERAL_ADAPTERS
 from orchestration.lib.chain import Block, ChainClient
 from orchestration.lib.chain_logs import (
+    CONDITIONAL_TOKENS_EVENTS,
+    EXCHANGE_EVENTS,
+    NEG_RISK_ADAPTER_EVENTS,
     ChainLog,
-    ConditionPreparation,
-    ConditionResolution,
-    NegRiskPayoutRedemption,
-    NegRiskPositionsConverted,
-    NegRiskPositionsMerge,
-    NegRiskPositionSplit,
-    OrderFilled,
-    PayoutRedemption,
-    PositionsMerge,
-    PositionSplit,
-    TransferBatch,
-    TransferSingle,
     decode_log,
     topic0,
 )
 from orchestration.lib.chain_ranges import LogFilter, LogRange, iter_logs
-from orchestration.lib.chain_tables import CHAIN_BLOCKS, CHAIN_TABLES, ROW_BUILDERS, ChainTable
+from orchestration.lib.chain_tables import (
+    CHAIN_ADAPTER_TRANSFERS,
+    CHAIN_BLOCKS,
+    CHAIN_POSITION_OPERATIONS,
+    CHAIN_TABLES,
+    ROW_BUILDERS,
+    ChainTable,
+)
 from orchestration.lib.warehouse import Warehouse
 
 Progress = Callable[[str], None]
@@ -59,42 +57,16 @@ CONDITIONAL_TOKENS = "0x4d97dcd97ec945f40cf65f87097ace5ea0476045"
 NEG_RISK_ADAPTER = "0xd91e80cf2e7be2e162c6513ced06f1dd0da35296"
 # Which events are read from which contracts, in whatever filter they come.
 WANTED: dict[str, frozenset[str]] = {
-    **{address: frozenset({topic0(OrderFilled)}) for address in V2_EXCHANGES},
-    CONDITIONAL_TOKENS: frozenset(
-        topic0(t)
-        for t in (
-            ConditionPreparation,
-            ConditionResolution,
-            PositionSplit,
-            PositionsMerge,
-            PayoutRedemption,
-            TransferSingle,
-            TransferBatch,
-        )
-    ),
-    NEG_RISK_ADAPTER: frozenset(
-        topic0(t)
-        for t in (
-            NegRiskPositionSplit,
-            NegRiskPositionsMerge,
-            NegRiskPositionsConverted,
-            NegRiskPayoutRedemption,
-        )
-    ),
+    **{address: frozenset(map(topic0, EXCHANGE_EVENTS)) for address in V2_EXCHANGES},
+    CONDITIONAL_TOKENS: frozenset(map(topic0, CONDITIONAL_TOKENS_EVENTS)),
+    NEG_RISK_ADAPTER: frozenset(map(topic0, NEG_RISK_ADAPTER_EVENTS)),
 }
-_OPERATIONS = [
-    topic0(t)
-    for t in (
-        PositionSplit,
-        PositionsMerge,
-        PayoutRedemption,
-        NegRiskPositionSplit,
-        NegRiskPositionsMerge,
-        NegRiskPositionsConverted,
-        NegRiskPayoutRedemption,
-    )
-]
-_TRANSFERS = [topic0(TransferSingle), topic0(TransferBatch)]
+# The events a table lands, by topic0: the adapters' operations and transfers are read by
+# adapter (a topic filter), every other event of `ROW_BUILDERS` by contract alone.
+_LANDS = {topic0(event): table for event, (table, _) in ROW_BUILDERS.items()}
+_OPERATIONS = [t for t, table in _LANDS.items() if table is CHAIN_POSITION_OPERATIONS]
+_TRANSFERS = [t for t, table in _LANDS.items() if table is CHAIN_ADAPTER_TRANSFERS]
+_BY_CONTRACT = [t for t in _LANDS if t not in (*_OPERATIONS, *_TRANSFERS)]
 
 
 def log_filters(adapters: Sequence[str] = DEFAULT_COLLATERAL_ADAPTERS) -> list[LogFilter]:
@@ -104,10 +76,7 @@ def log_filters(adapters: Sequence[str] = DEFAULT_COLLATERAL_ADAPTERS) -> list[L
     ANDed, so `from` and `to` take a filter each."""
     adapters = sorted({address_topic(a) for a in adapters})
     return [
-        (
-            sorted([*V2_EXCHANGES, CONDITIONAL_TOKENS]),
-            [sorted(topic0(t) for t in (OrderFilled, ConditionPreparation, ConditionResolution))],
-        ),
+        (sorted([*V2_EXCHANGES, CONDITIONAL_TOKENS]), [sorted(_BY_CONTRACT)]),
         (sorted([CONDITIONAL_TOKENS, NEG_RISK_ADAPTER]), [sorted(_OPERATIONS), adapters]),
         ([CONDITIONAL_TOKENS], [_TRANSFERS, None, adapters]),
         ([CONDITIONAL_TOKENS], [_TRANSFERS, None, None, adapters]),

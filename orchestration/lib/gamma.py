@@ -18,7 +18,6 @@ answered closed events only, so every listing here names `closed` and asks both 
 from __future__ import annotations
 
 import logging
-import random
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -29,6 +28,7 @@ import orjson
 import requests
 
 from orchestration.lib.errors import RequestRejected
+from orchestration.lib.retries import Retrier, Retryable, retry_after
 from orchestration.lib.subgraph import _unresolved_host
 
 log = logging.getLogger(__name__)
@@ -49,12 +49,6 @@ class GammaRejected(GammaError, RequestRejected):
     """The request can never succeed as configured (URL, host, path, parameters)."""
 
 
-class _Retryable(Exception):
-    def __init__(self, message: str, retry_after: float | None = None):
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
 class GammaClient:
     def __init__(
         self,
@@ -68,16 +62,15 @@ class GammaClient:
     ):
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
-        self.max_attempts = max_attempts
-        self.backoff_base = backoff_base
-        self.backoff_max = backoff_max
         self.min_interval = min_interval
         self._session = requests.Session()
         self._session.headers["Accept"] = "application/json"
         self._pace = threading.Lock()
         self._next_slot = 0.0
         self.requests_sent = 0
-        self.retries = 0
+        self._retrier = Retrier(
+            log, max_attempts=max_attempts, backoff_base=backoff_base, backoff_max=backoff_max
+        )
 
     def close(self) -> None:
         self._session.close()
@@ -92,32 +85,17 @@ class GammaClient:
 
     def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
         """GET `path` and return its JSON, retrying what is transient."""
-        last_error = "no attempt made"
-        for attempt in range(1, self.max_attempts + 1):
-            try:
-                return self._attempt(path, params)
-            except _Retryable as exc:
-                last_error = str(exc)
-                if attempt == self.max_attempts:
-                    break
-                delay = min(self.backoff_max, self.backoff_base * 2 ** (attempt - 1))
-                delay *= 0.5 + random.random() / 2
-                if exc.retry_after is not None:
-                    delay = max(delay, exc.retry_after)
-                self.retries += 1
-                log.warning(
-                    "Gamma %s: attempt %d/%d failed (%s); retrying in %.2fs",
-                    path,
-                    attempt,
-                    self.max_attempts,
-                    last_error,
-                    delay,
-                )
-                time.sleep(delay)
-        raise GammaError(
-            f"Gamma API ({self.base_url}) {path} failed after {self.max_attempts} attempts; "
-            f"last error: {last_error}; params: {params}"
+        return self._retrier.run(
+            lambda: self._attempt(path, params),
+            f"Gamma {path}:",
+            lambda spent: GammaError(
+                f"Gamma API ({self.base_url}) {path} {spent}; params: {params}"
+            ),
         )
+
+    @property
+    def retries(self) -> int:
+        return self._retrier.retries
 
     def _wait_for_slot(self) -> None:
         with self._pace:
@@ -144,10 +122,12 @@ class GammaClient:
                     f"Gamma API ({self.base_url}): the host {host!r} does not resolve "
                     f"({unresolved.strerror})"
                 ) from exc
-            raise _Retryable(f"{type(exc).__name__}: {exc}") from exc
+            raise Retryable(f"{type(exc).__name__}: {exc}") from exc
         status = response.status_code
         if status in _RETRYABLE_4XX or status >= 500:
-            raise _Retryable(f"HTTP {status}: {_head(response.content)}", _retry_after(response))
+            raise Retryable(
+                f"HTTP {status}: {_head(response.content)}", retry_after(response.headers)
+            )
         if status >= 400:
             raise GammaRejected(
                 f"Gamma API ({self.base_url}) rejected {path} {params}: HTTP {status} "
@@ -156,7 +136,7 @@ class GammaClient:
         try:
             return orjson.loads(response.content)
         except orjson.JSONDecodeError as exc:
-            raise _Retryable(f"HTTP {status}, body is not JSON: {_head(response.content)}") from exc
+            raise Retryable(f"HTTP {status}, body is not JSON: {_head(response.content)}") from exc
 
     # ---- listings ----------------------------------------------------------------------
 
@@ -222,14 +202,6 @@ def _batches(values: Iterable[str], size: int) -> Iterator[list[str]]:
             batch = []
     if batch:
         yield batch
-
-
-def _retry_after(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None
 
 
 def _head(body: bytes) -> str:

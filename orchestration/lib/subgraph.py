@@ -13,10 +13,8 @@ source, the query and the last failure, so an operator reading a failed run know
 from __future__ import annotations
 
 import logging
-import random
 import socket
 import threading
-import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -25,6 +23,7 @@ import orjson
 import requests
 
 from orchestration.lib.errors import RequestRejected
+from orchestration.lib.retries import Retrier, Retryable, retry_after
 
 log = logging.getLogger(__name__)
 
@@ -57,12 +56,6 @@ class SourceRejected(SubgraphError, RequestRejected):
     here or as a retried step, only delays the error the operator has to read."""
 
 
-class _Retryable(Exception):
-    def __init__(self, message: str, retry_after: float | None = None):
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
 @dataclass(frozen=True)
 class Meta:
     block_number: int
@@ -88,9 +81,6 @@ class SubgraphClient:
         self.name = name
         self.url = url
         self.timeout = timeout
-        self.max_attempts = max_attempts
-        self.backoff_base = backoff_base
-        self.backoff_max = backoff_max
         self._headers = {"Content-Type": "application/json", "Accept": "application/json"}
         if api_key:
             # The Graph's gateway takes the key as a bearer token (Goldsky needs none).
@@ -98,8 +88,10 @@ class SubgraphClient:
         # One session per worker thread: keep-alive without sharing a pool across threads.
         self._local = threading.local()
         self.requests_sent = 0
-        self.retries = 0
         self._counter_lock = threading.Lock()
+        self._retrier = Retrier(
+            log, max_attempts=max_attempts, backoff_base=backoff_base, backoff_max=backoff_max
+        )
 
     def _session(self) -> requests.Session:
         session = getattr(self._local, "session", None)
@@ -111,33 +103,18 @@ class SubgraphClient:
 
     def query(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
         """Run one query and return its `data`, retrying transient failures."""
-        last_error = "no attempt made"
-        for attempt in range(1, self.max_attempts + 1):
-            try:
-                return self._attempt(query, variables)
-            except _Retryable as exc:
-                last_error = str(exc)
-                if attempt == self.max_attempts:
-                    break
-                delay = min(self.backoff_max, self.backoff_base * 2 ** (attempt - 1))
-                delay = delay * (0.5 + random.random() / 2)
-                if exc.retry_after is not None:
-                    delay = max(delay, exc.retry_after)
-                with self._counter_lock:
-                    self.retries += 1
-                log.warning(
-                    "%s: attempt %d/%d failed (%s); retrying in %.2fs",
-                    self.name,
-                    attempt,
-                    self.max_attempts,
-                    last_error,
-                    delay,
-                )
-                time.sleep(delay)
-        raise SubgraphError(
-            f"{self.name} ({self.url}): query failed after {self.max_attempts} attempts; "
-            f"last error: {last_error}; query: {_summary(query)} variables: {variables}"
+        return self._retrier.run(
+            lambda: self._attempt(query, variables),
+            f"{self.name}:",
+            lambda spent: SubgraphError(
+                f"{self.name} ({self.url}): query {spent}; "
+                f"query: {_summary(query)} variables: {variables}"
+            ),
         )
+
+    @property
+    def retries(self) -> int:
+        return self._retrier.retries
 
     def _attempt(self, query: str, variables: dict[str, Any] | None) -> dict[str, Any]:
         with self._counter_lock:
@@ -157,16 +134,17 @@ class SubgraphClient:
                     f"{self.name} ({self.url}): the host {host!r} does not resolve "
                     f"({unresolved.strerror})"
                 ) from exc
-            raise _Retryable(f"{type(exc).__name__}: {exc}") from exc
+            raise Retryable(f"{type(exc).__name__}: {exc}") from exc
         body = response.content
         # Goldsky's allowance message is a short body, sometimes with a 200; data pages are not.
         if len(body) < 4096 and b"surpassed your query allowance" in body:
-            raise _Retryable(
-                f"HTTP {response.status_code} rate limited: {_head(body)}", _retry_after(response)
+            raise Retryable(
+                f"HTTP {response.status_code} rate limited: {_head(body)}",
+                retry_after(response.headers),
             )
         status = response.status_code
         if status in _RETRYABLE_4XX or status >= 500:
-            raise _Retryable(f"HTTP {status}: {_head(body)}", _retry_after(response))
+            raise Retryable(f"HTTP {status}: {_head(body)}", retry_after(response.headers))
         try:
             payload = orjson.loads(body)  # pages are large: parsing is the client's main cost
         except orjson.JSONDecodeError as exc:
@@ -174,7 +152,7 @@ class SubgraphClient:
                 raise SourceRejected(
                     f"{self.name} ({self.url}) answered HTTP {status}: {_head(body)}"
                 ) from exc
-            raise _Retryable(f"HTTP {status}, body is not JSON: {_head(body)}") from exc
+            raise Retryable(f"HTTP {status}, body is not JSON: {_head(body)}") from exc
         errors = payload.get("errors") if isinstance(payload, dict) else None
         if errors:
             message = "; ".join(str(e.get("message", e)) for e in errors)
@@ -183,12 +161,12 @@ class SubgraphClient:
                     f"{self.name} ({self.url}) rejected the query: {message}; "
                     f"query: {_summary(query)}"
                 )
-            raise _Retryable(f"GraphQL error: {message}")
+            raise Retryable(f"GraphQL error: {message}")
         if status >= 400:
             raise SourceRejected(f"{self.name} ({self.url}) answered HTTP {status}: {_head(body)}")
         data = payload.get("data") if isinstance(payload, dict) else None
         if data is None:
-            raise _Retryable(f"response without data: {_head(body)}")
+            raise Retryable(f"response without data: {_head(body)}")
         return data
 
     def meta(self) -> Meta:
@@ -216,14 +194,6 @@ def _unresolved_host(exc: BaseException) -> socket.gaierror | None:
         pending += [error.__cause__, error.__context__, getattr(error, "reason", None)]
         pending += [a for a in error.args if isinstance(a, BaseException)]
     return None
-
-
-def _retry_after(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None
 
 
 def _head(body: bytes) -> str:

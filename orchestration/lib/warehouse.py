@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from operator import itemgetter
 from pathlib import Path
@@ -24,6 +24,8 @@ from orchestration.lib.gamma_tables import GAMMA_TABLES, GammaTable
 CURSOR_TABLE = "raw._cursors"
 DEFAULT_DUCKDB_PATH = ".polyboard/warehouse.duckdb"
 DUCKDB_LOADER_MEMORY = "128MB"
+# What a staged load writes to: a raw table with `table`, `columns` and `fields`.
+Table = Entity | ChainTable | GammaTable
 
 _PG_TYPES = {
     "text": "text",
@@ -189,7 +191,8 @@ class Warehouse:
         cursor: tuple[str, dict[str, Any]] | None = None,
     ) -> int:
         """Upsert rows of several Gamma tables (and a cursor) in one transaction; rows given."""
-        raise NotImplementedError
+        deduped = {table: _dedupe_on(rows, table.key) for table, rows in batches.items()}
+        return self._load_tables(deduped, self._gamma_upsert_sql, cursor)
 
     # --- chain tables --------------------------------------------------------------------
     def chain_table_ddl(self, table: ChainTable) -> list[str]:
@@ -235,7 +238,7 @@ class Warehouse:
         cursor: tuple[str, dict[str, Any]],
     ) -> int:
         """Rows of several chain tables and the cursor, in one transaction; rows loaded."""
-        raise NotImplementedError
+        return self._load_tables(batches, self._insert_new_sql, cursor)
 
     def delete_chain_from(self, block_number: int, cursor: tuple[str, dict[str, Any]]) -> int:
         """Every chain row and block at or after `block_number`, and the cursor moved back,
@@ -248,7 +251,7 @@ class Warehouse:
             for t in CHAIN_TABLES
         ]
 
-    # Subclass API
+    # --- subgraph entities ---------------------------------------------------------------
     def upsert(
         self,
         entity: Entity,
@@ -256,6 +259,21 @@ class Warehouse:
         block_number: int,
         cursor: tuple[str, dict[str, Any]] | None = None,
     ) -> int:
+        """Upsert a page of one entity's rows (and a cursor) in one transaction; rows given."""
+        batches = {entity: _dedupe_last(rows)}
+        return self._load_tables(batches, self._upsert_sql, cursor, params=[block_number])
+
+    # Subclass API
+    def _load_tables(
+        self,
+        batches: Mapping[Table, Sequence[dict[str, Any]]],
+        statement: Callable[[Any, str], str],
+        cursor: tuple[str, dict[str, Any]] | None,
+        params: Sequence[Any] = (),
+    ) -> int:
+        """Each table's rows, staged, then written by the SQL `statement(table, stage)` (its
+        parameters: `params`, then the load stamp), and the cursor, in one transaction; rows
+        written."""
         raise NotImplementedError
 
     def fetchone(self, sql: str, params: Sequence[Any] = ()) -> tuple | None:
@@ -314,58 +332,18 @@ class DuckDBWarehouse(Warehouse):
             for name, kind in entity.columns
         )
 
-    def upsert(self, entity, rows, block_number, cursor=None) -> int:
-        rows = _dedupe_last(rows)
+    def _load_tables(self, batches, statement, cursor, params=()) -> int:
         now = datetime.now(UTC)
-        batch = _arrow_batch(entity.columns, rows)
         con = self.con
+        loaded = 0
         con.begin()
         try:
-            if rows:
-                con.register("_load_batch", batch)
-                con.execute(self._upsert_sql(entity, "_load_batch"), [block_number, now])
+            for table, rows in batches.items():
+                if not rows:
+                    continue
+                con.register("_load_batch", _arrow_batch(table.columns, rows))
+                con.execute(statement(table, "_load_batch"), [*params, now])
                 con.unregister("_load_batch")
-            if cursor is not None:
-                self._put_cursor(*cursor, now)
-            con.commit()
-        except BaseException:
-            con.rollback()
-            raise
-        return len(rows)
-
-    def load_chain(self, batches, cursor) -> int:
-        now = datetime.now(UTC)
-        con = self.con
-        loaded = 0
-        con.begin()
-        try:
-            for table, rows in batches.items():
-                if not rows:
-                    continue
-                con.register("_chain_batch", _arrow_batch(table.columns, rows))
-                con.execute(self._insert_new_sql(table, "_chain_batch"), [now])
-                con.unregister("_chain_batch")
-                loaded += len(rows)
-            self._put_cursor(*cursor, now)
-            con.commit()
-        except BaseException:
-            con.rollback()
-            raise
-        return loaded
-
-    def load_gamma(self, batches, cursor=None) -> int:
-        now = datetime.now(UTC)
-        con = self.con
-        loaded = 0
-        con.begin()
-        try:
-            for table, rows in batches.items():
-                rows = _dedupe_on(rows, table.key)
-                if not rows:
-                    continue
-                con.register("_gamma_batch", _arrow_batch(table.columns, rows))
-                con.execute(self._gamma_upsert_sql(table, "_gamma_batch"), [now])
-                con.unregister("_gamma_batch")
                 loaded += len(rows)
             if cursor is not None:
                 self._put_cursor(*cursor, now)
@@ -426,42 +404,7 @@ class PostgresWarehouse(Warehouse):
         self.con.commit()
         self._stages: set[str] = set()  # temporary load tables created on this connection
 
-    def upsert(self, entity, rows, block_number, cursor=None) -> int:
-        rows = _dedupe_last(rows)
-        now = datetime.now(UTC)
-        stage = f"_load_{entity.table}"
-        cols = ", ".join(_quote(c) for c in entity.fields)
-        try:
-            self._load(entity, rows, block_number, cursor, now, stage, cols)
-        except BaseException:
-            self._stages.discard(stage)  # a rolled-back transaction took the stage table along
-            raise
-        return len(rows)
-
-    def _load(self, entity, rows, block_number, cursor, now, stage, cols) -> None:
-        with self.con.transaction(), self.con.cursor() as cur:
-            if rows:
-                if stage not in self._stages:
-                    # Typed columns of the target, no constraints: COPY casts on the way in.
-                    cur.execute(
-                        f"create temp table {stage} on commit delete rows as "
-                        f"select {cols} from raw.{entity.table} with no data"
-                    )
-                    self._stages.add(stage)
-                values = itemgetter(*entity.fields)
-                with cur.copy(f"copy {stage} ({cols}) from stdin") as copy:
-                    for row in rows:
-                        copy.write_row(values(row))
-                cur.execute(self._upsert_sql(entity, stage), [block_number, now])
-            if cursor is not None:
-                name, state = cursor
-                cur.execute(
-                    f"insert into {CURSOR_TABLE} values (%s, %s, %s) on conflict (name) do update "
-                    "set state = excluded.state, updated_at = excluded.updated_at",
-                    [name, json.dumps(state), now],
-                )
-
-    def load_chain(self, batches, cursor) -> int:
+    def _load_tables(self, batches, statement, cursor, params=()) -> int:
         now = datetime.now(UTC)
         loaded = 0
         try:
@@ -469,40 +412,13 @@ class PostgresWarehouse(Warehouse):
                 for table, rows in batches.items():
                     if not rows:
                         continue
-                    stage = self._stage(cur, table)
-                    cols = ", ".join(_quote(c) for c in table.fields)
-                    values = itemgetter(*table.fields)
-                    with cur.copy(f"copy {stage} ({cols}) from stdin") as copy:
-                        for row in rows:
-                            copy.write_row(values(row))
-                    cur.execute(self._insert_new_sql(table, stage), [now])
-                    loaded += len(rows)
-                self._put_cursor(cur, *cursor, now)
-        except BaseException:
-            self._stages.difference_update(f"_load_{t.table}" for t in batches)
-            raise
-        return loaded
-
-    def load_gamma(self, batches, cursor=None) -> int:
-        now = datetime.now(UTC)
-        loaded = 0
-        try:
-            with self.con.transaction(), self.con.cursor() as cur:
-                for table, rows in batches.items():
-                    rows = _dedupe_on(rows, table.key)
-                    if not rows:
-                        continue
-                    stage = self._stage(cur, table)
-                    cols = ", ".join(_quote(c) for c in table.fields)
-                    values = itemgetter(*table.fields)
-                    with cur.copy(f"copy {stage} ({cols}) from stdin") as copy:
-                        for row in rows:
-                            copy.write_row(values(row))
-                    cur.execute(self._gamma_upsert_sql(table, stage), [now])
+                    stage = self._copy_to_stage(cur, table, rows)
+                    cur.execute(statement(table, stage), [*params, now])
                     loaded += len(rows)
                 if cursor is not None:
                     self._put_cursor(cur, *cursor, now)
         except BaseException:
+            # A rolled-back transaction took the stage tables along.
             self._stages.difference_update(f"_load_{t.table}" for t in batches)
             raise
         return loaded
@@ -516,16 +432,21 @@ class PostgresWarehouse(Warehouse):
             self._put_cursor(cur, *cursor, datetime.now(UTC))
         return deleted
 
-    def _stage(self, cur, table: ChainTable | GammaTable) -> str:
-        """A temporary table typed as the target, without constraints: COPY casts into it."""
+    def _copy_to_stage(self, cur, table: Table, rows: Sequence[dict[str, Any]]) -> str:
+        """`rows` copied into a temporary table typed as the target, without constraints
+        (COPY casts on the way in); its name."""
         stage = f"_load_{table.table}"
+        cols = ", ".join(_quote(c) for c in table.fields)
         if stage not in self._stages:
-            cols = ", ".join(_quote(c) for c in table.fields)
             cur.execute(
                 f"create temp table {stage} on commit delete rows as "
                 f"select {cols} from raw.{table.table} with no data"
             )
             self._stages.add(stage)
+        values = itemgetter(*table.fields)
+        with cur.copy(f"copy {stage} ({cols}) from stdin") as copy:
+            for row in rows:
+                copy.write_row(values(row))
         return stage
 
     @staticmethod
