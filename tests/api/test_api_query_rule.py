@@ -33,6 +33,8 @@ ROUTES: dict[str, dict[str, str]] = {
     f"/api/v1/traders/{WALLET}/positions": {
         "status": "all",
         "outcome": "win",
+        "sort": "total_pnl",
+        "order": "asc",
         "page": "1",
         "limit": "5",
         "decimals": "string",
