@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         shots = [
             (f"{args.api}/?timeframe=30d", "#leaderboard", "web-leaderboard.png", False),
-            (f"{args.api}/traders/{wallet}", "canvas", "web-trader.png", True),
+            (f"{args.api}/traders/{wallet}?limit=12", "canvas", "web-trader.png", True),
         ]
         for url, ready, name, full_page in shots:
             page.goto(url)
