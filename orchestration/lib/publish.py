@@ -38,7 +38,7 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-from orchestration.lib.warehouse import Warehouse
+from orchestration.lib.warehouse import DUCKDB_LOADER_MEMORY, Warehouse
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +46,9 @@ DEFAULT_SNAPSHOT_ROOT = ".polyboard/snapshot"
 CURRENT_FILE = "CURRENT"
 MANIFEST_FILE = "manifest.json"
 KEEP_SNAPSHOTS = 2
+# Parquet buffers a whole row group (122,880 rows) of every column before writing it: a wide
+# mart of that many rows needs more than the loader's small block cache.
+DUCKDB_PUBLISH_MEMORY = "1GB"
 
 PUBLICATIONS_TABLE = "publication.versions"
 PUBLISHED_SCHEMA_PREFIX = "published_"
@@ -115,6 +118,7 @@ def publish_snapshot(
     try:
         con = warehouse.con
         counts: dict[str, int] = {}
+        con.execute(f"set memory_limit = '{DUCKDB_PUBLISH_MEMORY}'")
         # One read transaction, so every file comes from the same state of the marts.
         con.begin()
         try:
@@ -130,6 +134,7 @@ def publish_snapshot(
                 )
         finally:
             con.rollback()
+            con.execute(f"set memory_limit = '{DUCKDB_LOADER_MEMORY}'")
         manifest = {
             "version": version,
             "published_at": datetime.now(UTC).isoformat(),

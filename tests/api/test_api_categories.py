@@ -103,7 +103,11 @@ def test_trader_without_positions_in_a_category_has_zero_metrics(served):
     response = served.get(f"/api/v1/traders/{row['wallet_address']}", category="mentions")
     assert response.status_code == 200, response.text
     metrics = response.json()["metrics"]
-    assert all(value == 0 for value in metrics.values()), metrics
+    # No closed market there, so no win rate (null, DESIGN section 2); every count and sum is 0.
+    rates = {name for name in metrics if name.startswith("win_rate_")}
+    assert rates == {f"win_rate_{window}" for window in WINDOWS}
+    assert all(metrics[name] is None for name in rates), metrics
+    assert all(value == 0 for name, value in metrics.items() if name not in rates), metrics
 
 
 @pytest.mark.parametrize("route", ["/api/v1/traders/leaderboard", "/api/v1/traders/{wallet}"])

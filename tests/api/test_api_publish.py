@@ -33,6 +33,8 @@ MARTS = {
     "markets",
     "data_watermark",
     "source_freshness",
+    "position_reconciliation",
+    "position_reconciliation_summary",
 }
 
 
