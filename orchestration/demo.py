@@ -36,8 +36,6 @@ from pathlib import Path
 import psutil
 import requests
 
-from subgraph_sim.chain import polygon_chain
-
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SUBGRAPHS = ("orderbook", "pnl", "activity")
 STOP_TIMEOUT_SECONDS = 15.0
@@ -275,6 +273,7 @@ def _source(args: argparse.Namespace):
         for subgraph, url in configured.items():
             print(f"  {subgraph:9} {url}")
         return None
+    from subgraph_sim.chain import polygon_chain
     from subgraph_sim.generator import PRESETS
     from subgraph_sim.process import start_sim
 
