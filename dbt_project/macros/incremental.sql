@@ -29,3 +29,16 @@
         from {{ source }}
     )
 {%- endmacro %}
+
+{#- The relation `model_name` was last built into, or none before its first build: what the
+    model's scope (an ephemeral int_*_scope model) compares with to tell what changed since.
+    Looked up by name, not ref(): the model refs its scope, and dbt's graph has no cycles. -#}
+{% macro stored_relation(model_name) %}
+    {%- if not execute -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set node = graph.nodes['model.' ~ project_name ~ '.' ~ model_name] -%}
+    {{ return(adapter.get_relation(
+        database=node.database, schema=node.schema, identifier=node.alias
+    )) }}
+{% endmacro %}

@@ -29,15 +29,11 @@
 -- Redemptions wait for their condition's payout, and splits and merges for its outcome
 -- tokens: until then they are not events yet, and arrive later as late events.
 --
--- Incremental runs rebuild only the changed positions, each with all its events (a late
--- event renumbers the ones after it): positions with a fill, split, merge or redemption that
--- landed after the watermark; on a condition whose conditions or market_data rows were
--- re-loaded since, every position of a trader with a split, merge or redemption on it (a
--- resolution makes redemptions events; new tokens make splits and merges events), and every
--- fill position whose stored condition is not the token's any more (a token enumerated after
--- its fills). Of those, the event rows that differ from the stored ones are replaced
--- (delete+insert on (trader, token, seq)). Raw events are immutable and writers serialized,
--- so whatever landed at or before the watermark was already here on the previous run.
+-- Incremental runs rebuild only the positions of int_position_events_scope (what changed
+-- since the last build), each with all its events (a late event renumbers the ones after
+-- it); of those, the event rows that differ from the stored ones are replaced (delete+insert
+-- on (trader, token, seq)).
+-- depends_on: {{ ref('int_position_events_scope') }}
 
 with
 
@@ -47,89 +43,9 @@ all_fills as (
 
 ),
 
-chain_operations as (
+all_operations as (
 
-    select * from {{ ref('int_position_operations_attributed') }}
-
-),
-
-all_splits as (
-
-    select
-        split_id,
-        '0' || split_id as event_sort_key,
-        split_at_epoch,
-        stakeholder_address,
-        condition_id,
-        amount_units,
-        extracted_at
-    from {{ ref('stg_polymarket__splits') }}
-    where stakeholder_address not in {{ excluded_addresses_sql() }}
-    union all
-    select
-        operation_id as split_id,
-        event_sort_key,
-        operated_at_epoch as split_at_epoch,
-        trader_address as stakeholder_address,
-        condition_id,
-        amount_units,
-        extracted_at
-    from chain_operations
-    where operation = 'split'
-
-),
-
-all_merges as (
-
-    select
-        merge_id,
-        '0' || merge_id as event_sort_key,
-        merged_at_epoch,
-        stakeholder_address,
-        condition_id,
-        amount_units,
-        extracted_at
-    from {{ ref('stg_polymarket__merges') }}
-    where stakeholder_address not in {{ excluded_addresses_sql() }}
-    union all
-    select
-        operation_id as merge_id,
-        event_sort_key,
-        operated_at_epoch as merged_at_epoch,
-        trader_address as stakeholder_address,
-        condition_id,
-        amount_units,
-        extracted_at
-    from chain_operations
-    where operation = 'merge'
-
-),
-
-all_redemptions as (
-
-    select
-        redemption_id,
-        '0' || redemption_id as event_sort_key,
-        redeemed_at_epoch,
-        redeemer_address,
-        condition_id,
-        index_sets,
-        payout_units,
-        extracted_at
-    from {{ ref('stg_polymarket__redemptions') }}
-    where redeemer_address not in {{ excluded_addresses_sql() }}
-    union all
-    select
-        operation_id as redemption_id,
-        event_sort_key,
-        operated_at_epoch as redeemed_at_epoch,
-        trader_address as redeemer_address,
-        condition_id,
-        index_sets,
-        payout_units,
-        extracted_at
-    from chain_operations
-    where operation = 'redemption'
+    select * from {{ ref('int_collateral_operations_unioned') }}
 
 ),
 
@@ -147,108 +63,10 @@ tokens as (
 
 {% if is_incremental() %}
 
-    watermark as (
-
-        select coalesce(max(extracted_at), {{ epoch_to_timestamptz(0) }}) as extracted_at
-        from {{ this }}
-
-    ),
-
-    changed_tokens as (
-
-        select
-            tokens.token_id,
-            tokens.condition_id
-        from tokens
-        cross join watermark
-        where tokens.extracted_at > watermark.extracted_at
-
-    ),
-
-    changed_conditions as (
-
-        select distinct tokens.condition_id
-        from tokens
-        cross join watermark
-        where tokens.extracted_at > watermark.extracted_at
-
-    ),
-
-    activity as (
-
-        select
-            stakeholder_address as trader_address,
-            condition_id,
-            extracted_at
-        from all_splits
-        union all
-        select
-            stakeholder_address as trader_address,
-            condition_id,
-            extracted_at
-        from all_merges
-        union all
-        select
-            redeemer_address as trader_address,
-            condition_id,
-            extracted_at
-        from all_redemptions
-
-    ),
-
-    changed_activity as (
-
-        select
-            activity.trader_address,
-            activity.condition_id
-        from activity
-        cross join watermark
-        where activity.extracted_at > watermark.extracted_at
-        union
-        select
-            activity.trader_address,
-            activity.condition_id
-        from activity
-        inner join changed_conditions
-            on activity.condition_id = changed_conditions.condition_id
-
-    ),
-
+    -- the positions to rebuild (int_position_events_scope)
     changed_positions as (
 
-        -- the table and a scalar watermark: PostgreSQL reads the new fills by index
-        select
-            new_fills.trader_address,
-            new_fills.token_id
-        from {{ ref('int_fills_attributed') }} as new_fills
-        where new_fills.extracted_at > (select watermark.extracted_at from watermark)
-        union
-        select
-            new_legs.trader_address,
-            new_legs.token_id
-        from all_conversion_legs as new_legs
-        cross join watermark
-        where new_legs.extracted_at > watermark.extracted_at
-        union
-        -- a fill or conversion event takes only its condition from the tokens: its position
-        -- changes when that does (a resolution alone changes the condition's splits, merges,
-        -- redemptions)
-        select distinct
-            stored.trader_address,
-            stored.token_id
-        from {{ this }} as stored
-        inner join changed_tokens
-            on stored.token_id = changed_tokens.token_id
-        where
-            stored.event_kind in ('buy', 'sell', 'conversion')
-            and stored.condition_id is distinct from changed_tokens.condition_id
-        union
-        select
-            changed_activity.trader_address,
-            tokens.token_id
-        from changed_activity
-        inner join tokens
-            on changed_activity.condition_id = tokens.condition_id
+        select * from {{ ref('int_position_events_scope') }}
 
     ),
 
@@ -275,36 +93,14 @@ tokens as (
 
     ),
 
-    splits as (
+    operations as (
 
-        select all_splits.*
-        from all_splits
+        select all_operations.*
+        from all_operations
         inner join changed_position_conditions
             on
-                all_splits.stakeholder_address = changed_position_conditions.trader_address
-                and all_splits.condition_id = changed_position_conditions.condition_id
-
-    ),
-
-    merge_sets as (
-
-        select all_merges.*
-        from all_merges
-        inner join changed_position_conditions
-            on
-                all_merges.stakeholder_address = changed_position_conditions.trader_address
-                and all_merges.condition_id = changed_position_conditions.condition_id
-
-    ),
-
-    redemptions as (
-
-        select all_redemptions.*
-        from all_redemptions
-        inner join changed_position_conditions
-            on
-                all_redemptions.redeemer_address = changed_position_conditions.trader_address
-                and all_redemptions.condition_id = changed_position_conditions.condition_id
+                all_operations.trader_address = changed_position_conditions.trader_address
+                and all_operations.condition_id = changed_position_conditions.condition_id
 
     ),
 
@@ -327,21 +123,9 @@ fills as (
 
 ),
 
-splits as (
+operations as (
 
-    select * from all_splits
-
-),
-
-merge_sets as (
-
-    select * from all_merges
-
-),
-
-redemptions as (
-
-    select * from all_redemptions
+    select * from all_operations
 
 ),
 
@@ -402,13 +186,13 @@ fill_events as (
 split_events as (
 
     select
-        splits.stakeholder_address as trader_address,
+        splits.trader_address,
         tokens.token_id,
         splits.condition_id,
-        splits.split_id as event_id,
+        splits.operation_id as event_id,
         splits.event_sort_key,
         'split' as event_kind,
-        splits.split_at_epoch as event_epoch,
+        splits.operated_at_epoch as event_epoch,
         true as is_increase,
         splits.amount_units as quantity_units,
         splits.amount_units * {{ idiv(e18(), 'tokens.outcome_count') }} as cost_e24,
@@ -417,22 +201,23 @@ split_events as (
         cast(null as {{ int_type() }}) as fill_usdc_units,
         greatest(splits.extracted_at, coalesce(tokens.extracted_at, splits.extracted_at))
             as extracted_at
-    from splits
+    from operations as splits
     inner join tokens
         on splits.condition_id = tokens.condition_id
+    where splits.operation = 'split'
 
 ),
 
 merge_events as (
 
     select
-        merge_sets.stakeholder_address as trader_address,
+        merge_sets.trader_address,
         tokens.token_id,
         merge_sets.condition_id,
-        merge_sets.merge_id as event_id,
+        merge_sets.operation_id as event_id,
         merge_sets.event_sort_key,
         'merge' as event_kind,
-        merge_sets.merged_at_epoch as event_epoch,
+        merge_sets.operated_at_epoch as event_epoch,
         false as is_increase,
         merge_sets.amount_units as quantity_units,
         cast(null as {{ int_type() }}) as cost_e24,
@@ -442,9 +227,26 @@ merge_events as (
         greatest(
             merge_sets.extracted_at, coalesce(tokens.extracted_at, merge_sets.extracted_at)
         ) as extracted_at
-    from merge_sets
+    from operations as merge_sets
     inner join tokens
         on merge_sets.condition_id = tokens.condition_id
+    where merge_sets.operation = 'merge'
+
+),
+
+redemptions as (
+
+    select
+        operation_id as redemption_id,
+        event_sort_key,
+        operated_at_epoch as redeemed_at_epoch,
+        trader_address,
+        condition_id,
+        index_sets,
+        payout_units,
+        extracted_at
+    from operations
+    where operation = 'redemption'
 
 ),
 
@@ -491,7 +293,7 @@ redeemed_numerators as (
 redemption_events as (
 
     select
-        redemptions.redeemer_address as trader_address,
+        redemptions.trader_address,
         redeemed_tokens.token_id,
         redemptions.condition_id,
         redemptions.redemption_id as event_id,

@@ -1,0 +1,299 @@
+{{ config(materialized='ephemeral') }}
+
+-- The traders whose trader_stats rows a refresh rewrites, and from which day: what changed
+-- since trader_stats was last built (the newest extracted_at of its rows). A trader is
+-- affected from the earliest of:
+--   - the day of its earliest ledger row rebuilt since (a new or late event, or one derived
+--     anew): every later row's state and running sums move;
+--   - for a token it holds, the first day whose stored close changed (int_token_prices_daily
+--     keeps the stamp of an unchanged close), counted on the trader's active days from its
+--     first event on that token;
+--   - for a token whose condition was re-loaded or whose resolved_at moved (a chain
+--     resolution, a new first redemption or last fill), the earlier of its resolved_at before
+--     and after: before that day both versions mark at fill prices. The old one is recomputed
+--     from the events that had landed by the last build.
+-- start_day_start_epoch is the trader's previous active day: recomputed too, since the first
+-- rewritten row's pnl needs its cumulative PnL, and not written.
+-- Before trader_stats' first build there is nothing to compare with and no trader here.
+
+{%- set stored = stored_relation('trader_stats') %}
+
+{#- parsing renders the else branch: dbt learns the refs there -#}
+{% if execute and stored is none %}
+
+select
+    cast(null as {{ dbt.type_string() }}) as trader_address,
+    cast(null as bigint) as from_day_start_epoch,
+    cast(null as bigint) as start_day_start_epoch
+where 1 = 0
+
+{% else %}
+
+with
+
+prices as (
+
+    select * from {{ ref('int_token_prices_daily') }}
+
+),
+
+tokens as (
+
+    select * from {{ ref('int_outcome_tokens_enumerated') }}
+
+),
+
+conditions as (
+
+    select * from {{ ref('int_conditions_resolved') }}
+
+),
+
+summaries as (
+
+    select * from {{ ref('int_position_summaries') }}
+
+),
+
+-- fills and redemptions by anyone: what a condition's resolved_at is computed from
+market_fills as (
+
+    select * from {{ ref('int_order_fills_unioned') }}
+
+),
+
+redemptions as (
+
+    select * from {{ ref('stg_polymarket__redemptions') }}
+
+),
+
+chain_resolutions as (
+
+    select * from {{ ref('stg_polymarket__chain_condition_resolutions') }}
+
+),
+
+loaded as (
+
+    select coalesce(max(extracted_at), {{ epoch_to_timestamptz(0) }}) as extracted_at
+    from {{ stored }}
+
+),
+
+-- the ledger table itself: PostgreSQL finds the rebuilt rows through its extracted_at index
+rebuilt_ledger_starts as (
+
+    select
+        rebuilt.trader_address,
+        {{ epoch_to_day_start('min(rebuilt.event_epoch)') }}
+            as from_day_start_epoch
+    from {{ ref('int_position_events_folded') }} as rebuilt
+    where rebuilt.extracted_at > (select loaded.extracted_at from loaded)
+    group by rebuilt.trader_address
+
+),
+
+changed_closes as (
+
+    select
+        prices.token_id,
+        min(prices.day_start_epoch) as from_day_start_epoch
+    from prices
+    cross join loaded
+    where prices.extracted_at > loaded.extracted_at
+    group by prices.token_id
+
+),
+
+-- resolved_at as it stood at the last run: from the events that had landed by then
+previous_first_redemptions as (
+
+    select
+        redemptions.condition_id,
+        min(
+            case
+                when redemptions.extracted_at <= loaded.extracted_at
+                    then redemptions.redeemed_at_epoch
+            end
+        ) as first_redemption_epoch
+    from redemptions
+    cross join loaded
+    group by redemptions.condition_id
+
+),
+
+previous_chain_resolutions as (
+
+    select
+        chain_resolutions.condition_id,
+        min(
+            case
+                when chain_resolutions.extracted_at <= loaded.extracted_at
+                    then chain_resolutions.resolved_at_epoch
+            end
+        ) as resolved_at_epoch
+    from chain_resolutions
+    cross join loaded
+    group by chain_resolutions.condition_id
+
+),
+
+previous_last_fills as (
+
+    select
+        tokens.condition_id,
+        max(case when fills.extracted_at <= loaded.extracted_at then fills.filled_at_epoch end)
+            as last_fill_epoch
+    from market_fills as fills
+    inner join tokens
+        on fills.token_id = tokens.token_id
+    cross join loaded
+    group by tokens.condition_id
+
+),
+
+reloaded_conditions as (
+
+    select distinct tokens.condition_id
+    from tokens
+    cross join loaded
+    where tokens.extracted_at > loaded.extracted_at
+
+),
+
+-- a condition's marks can change from the earlier of its resolved_at before and after:
+-- before that both use fill prices (a condition not resolved before only moves from the
+-- new one). Payouts only come with a re-load of the condition.
+moved_resolutions as (
+
+    select
+        conditions.condition_id,
+        least(
+            conditions.resolved_at_epoch,
+            coalesce(
+                previous_chain_resolutions.resolved_at_epoch,
+                previous_first_redemptions.first_redemption_epoch,
+                previous_last_fills.last_fill_epoch,
+                0
+            )
+        ) as from_epoch
+    from conditions
+    left join reloaded_conditions
+        on conditions.condition_id = reloaded_conditions.condition_id
+    left join previous_chain_resolutions
+        on conditions.condition_id = previous_chain_resolutions.condition_id
+    left join previous_first_redemptions
+        on conditions.condition_id = previous_first_redemptions.condition_id
+    left join previous_last_fills
+        on conditions.condition_id = previous_last_fills.condition_id
+    where
+        reloaded_conditions.condition_id is not null
+        or (
+            conditions.is_resolved
+            and conditions.resolved_at_epoch != coalesce(
+                previous_chain_resolutions.resolved_at_epoch,
+                previous_first_redemptions.first_redemption_epoch,
+                previous_last_fills.last_fill_epoch,
+                0
+            )
+        )
+
+),
+
+changed_marks as (
+
+    select
+        token_id,
+        min(from_day_start_epoch) as from_day_start_epoch
+    from (
+        select
+            token_id,
+            from_day_start_epoch
+        from changed_closes
+        union all
+        select
+            tokens.token_id,
+            {{ epoch_to_day_start('moved_resolutions.from_epoch') }}
+        from moved_resolutions
+        inner join tokens
+            on moved_resolutions.condition_id = tokens.condition_id
+    ) as starts
+    group by token_id
+
+),
+
+-- traders with positions that can hold shares at the end of a day from a changed mark on
+-- (still holding, or with an event since: the only way shares leave), from the earliest
+mark_holders as (
+
+    select
+        summaries.trader_address,
+        min(greatest(
+            changed_marks.from_day_start_epoch,
+            {{ epoch_to_day_start('summaries.first_activity_epoch') }}
+        )) as from_day_start_epoch
+    from summaries
+    inner join changed_marks
+        on summaries.token_id = changed_marks.token_id
+    where
+        summaries.shares_units > 0
+        or summaries.last_activity_epoch >= changed_marks.from_day_start_epoch
+    group by summaries.trader_address
+
+),
+
+-- their first active day from there on, as stored (a newer one comes with rebuilt rows)
+mark_affected as (
+
+    select
+        mark_holders.trader_address,
+        min({{ date_to_epoch('stored.day') }}) as from_day_start_epoch
+    from mark_holders
+    inner join {{ stored }} as stored
+        on
+            mark_holders.trader_address = stored.wallet_address
+            and {{ epoch_to_date('mark_holders.from_day_start_epoch') }} <= stored.day
+    group by mark_holders.trader_address
+
+),
+
+affected_from as (
+
+    select
+        trader_address,
+        min(from_day_start_epoch) as from_day_start_epoch
+    from (
+        select * from rebuilt_ledger_starts
+        union all
+        select * from mark_affected
+    ) as starts
+    group by trader_address
+
+),
+
+-- recomputed from the previous active day, whose cumulative PnL the first row's pnl needs
+affected_traders as (
+
+    select
+        affected_from.trader_address,
+        affected_from.from_day_start_epoch,
+        coalesce(
+            {{ date_to_epoch('max(stored.day)') }}, affected_from.from_day_start_epoch
+        ) as start_day_start_epoch
+    from affected_from
+    left join {{ stored }} as stored
+        on
+            affected_from.trader_address = stored.wallet_address
+            and {{ epoch_to_date('affected_from.from_day_start_epoch') }} > stored.day
+    group by affected_from.trader_address, affected_from.from_day_start_epoch
+
+)
+
+select
+    trader_address,
+    from_day_start_epoch,
+    start_day_start_epoch
+from affected_traders
+
+{% endif %}
