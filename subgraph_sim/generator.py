@@ -68,6 +68,10 @@ class Options:
     v2_merge_share: float = 0.05  # a maker merges part of its full sets after a trade
     v2_conversion_share: float = 0.1  # a neg-risk trade comes with a holder's conversion
     live_trade_seconds: float = 4.0  # mean gap of V2 trades beyond the chain head (live)
+    # Mean market lifetime in days, whatever the world's length: markets then open throughout
+    # the history and most of them have resolved by its end, as on the real exchange (0: a
+    # market lives a share of the world's span, opening in its first 80%).
+    market_days: float = 0.0
     preset: str = field(default="custom", compare=False)
 
 
@@ -216,10 +220,12 @@ class _Generator:
         self.markets: list[_Market] = []
         for i in range(max(1, self.o.markets)):
             # A few markets are open from the start so the first blocks have trades.
+            lifetime = self.o.market_days * 86400 / 0.625 if self.o.market_days else span
+            opening = 1.0 if self.o.market_days else 0.8
             open_time = (
-                self.start_time if i < 3 else self.start_time + int(rng.random() * 0.8 * span)
+                self.start_time if i < 3 else self.start_time + int(rng.random() * opening * span)
             )
-            duration = int((0.15 + 0.95 * rng.random()) * span)
+            duration = int((0.15 + 0.95 * rng.random()) * lifetime)
             tokens = tuple(rng.getrandbits(256) | (1 << 255) for _ in range(2))
             start_price = 0.2 + 0.6 * rng.random()
             self.markets.append(
