@@ -28,3 +28,28 @@
             )) }}
     end
 {%- endmacro %}
+
+{# Aggregates over fills (alias `fills`) joined to the watermark: trades_W and volume_W, the
+   fills and their USDC in (as_of - W, as_of] for each window. #}
+{% macro window_fill_sums(fills='fills', watermark='watermark') -%}
+    {%- for name, seconds in windows() %}
+    count(
+        case when {{ fills }}.filled_at_epoch > {{ watermark }}.as_of_epoch - {{ seconds }} then 1 end
+    ) as trades_{{ name }},
+    coalesce(sum(
+        case
+            when {{ fills }}.filled_at_epoch > {{ watermark }}.as_of_epoch - {{ seconds }}
+                then {{ fills }}.usdc
+        end
+    ), 0) as volume_{{ name }}{{ ',' if not loop.last }}
+    {%- endfor %}
+{%- endmacro %}
+
+{# Aggregates over int_position_equity_windowed rows: start_equity_W_e24, the equity at the
+   start of each window (pnl_W = equity now - equity at as_of - W, DESIGN section 2). #}
+{% macro window_start_equities(equity='equity') -%}
+    {%- for name, seconds in windows() %}
+    sum(case when {{ equity }}.instant_name = '{{ name }}' then {{ equity }}.equity_e24 else 0 end)
+        as start_equity_{{ name }}_e24{{ ',' if not loop.last }}
+    {%- endfor %}
+{%- endmacro %}

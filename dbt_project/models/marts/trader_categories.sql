@@ -103,18 +103,7 @@ trader_fills as (
     select
         fills.trader_address,
         fills.category,
-        -- noqa: disable=LT02
-        {%- for name, seconds in windows() %}
-        count(
-            case when fills.filled_at_epoch > watermark.as_of_epoch - {{ seconds }} then 1 end
-        ) as trades_{{ name }},
-        coalesce(sum(
-            case
-                when fills.filled_at_epoch > watermark.as_of_epoch - {{ seconds }}
-                    then fills.usdc
-            end
-        ), 0) as volume_{{ name }}{{ ',' if not loop.last }}
-        {%- endfor %} -- noqa: enable=LT02
+        {{ window_fill_sums() }}
     from fills
     cross join watermark
     where fills.filled_at_epoch > watermark.as_of_epoch - {{ longest_window }}
@@ -128,11 +117,7 @@ trader_equity as (
         trader_address,
         category,
         sum(case when instant_name = 'now' then equity_e24 else 0 end) as total_pnl_e24,
-        -- noqa: disable=LT02
-        {%- for name, seconds in windows() %}
-        sum(case when instant_name = '{{ name }}' then equity_e24 else 0 end)
-            as start_equity_{{ name }}_e24{{ ',' if not loop.last }}
-        {%- endfor %} -- noqa: enable=LT02
+        {{ window_start_equities() }}
     from equity
     group by trader_address, category
 
