@@ -57,6 +57,27 @@ next_events as (
 
 ),
 
+-- the ledger of those positions only, so the lookup below hashes their events, not all
+moving_ledger as (
+
+    select
+        ledger.trader_address,
+        ledger.token_id,
+        ledger.event_seq,
+        ledger.shares_units,
+        ledger.avg_price_e18,
+        ledger.realized_pnl_e24
+    from {{ ref('int_position_events_folded') }} as ledger
+    where exists (
+        select 1
+        from next_events
+        where
+            next_events.trader_address = ledger.trader_address
+            and next_events.token_id = ledger.token_id
+    )
+
+),
+
 moving_states as (
 
     select
@@ -67,7 +88,7 @@ moving_states as (
         ledger.avg_price_e18,
         ledger.realized_pnl_e24
     from next_events
-    inner join {{ ref('int_position_events_folded') }} as ledger
+    inner join moving_ledger as ledger
         on
             next_events.trader_address = ledger.trader_address
             and next_events.token_id = ledger.token_id

@@ -401,6 +401,19 @@ position_events as (
                 position_events.trader_address = changed_positions.trader_address
                 and position_events.token_id = changed_positions.token_id
 
+    ),
+
+    -- the stored events of those positions only: what the new rows are compared with (a
+    -- join to every stored event would hash the whole table)
+    stored_events as (
+
+        select stored.*
+        from {{ this }} as stored
+        inner join changed_positions
+            on
+                stored.trader_address = changed_positions.trader_address
+                and stored.token_id = changed_positions.token_id
+
     )
 {%- endif %},
 
@@ -437,7 +450,7 @@ numbered_events as (
     -- changed.
     select numbered.*
     from numbered_events as numbered
-    left join {{ this }} as stored
+    left join stored_events as stored
         on
             numbered.trader_address = stored.trader_address
             and numbered.token_id = stored.token_id
