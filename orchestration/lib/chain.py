@@ -22,7 +22,6 @@ from __future__ import annotations
 import itertools
 import logging
 import re
-import socket
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -33,7 +32,7 @@ from urllib.parse import urlsplit
 import httpx
 import orjson
 
-from orchestration.lib.errors import RequestRejected
+from orchestration.lib.errors import RequestRejected, unresolved_host
 from orchestration.lib.retries import Retrier, Retryable, retry_after
 
 log = logging.getLogger(__name__)
@@ -182,17 +181,6 @@ def _to_hex(number: int) -> str:
 
 def _head(body: bytes) -> str:
     return body[:300].decode("utf-8", "replace")
-
-
-def _dns_failure(exc: BaseException) -> socket.gaierror | None:
-    """The resolver error under an httpx connect error; EAI_AGAIN (resolver unreachable) is
-    a network hiccup and is left to the retries."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, socket.gaierror):
-            return None if seen.errno == socket.EAI_AGAIN else seen
-        seen = seen.__cause__ or seen.__context__
-    return None
 
 
 class ChainClient:
@@ -395,7 +383,7 @@ class ChainClient:
         except httpx.TimeoutException as exc:
             raise Retryable(f"timed out ({type(exc).__name__})") from exc
         except httpx.ConnectError as exc:
-            dns = _dns_failure(exc)
+            dns = unresolved_host(exc)
             if dns is not None:
                 raise ChainRpcRejected(
                     f"Polygon RPC {self.endpoint}: the host name does not resolve ({dns})"

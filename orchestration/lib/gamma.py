@@ -22,14 +22,12 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 from typing import Any
-from urllib.parse import urlsplit
 
 import orjson
 import requests
 
-from orchestration.lib.errors import RequestRejected
+from orchestration.lib.errors import RequestRejected, requests_transport
 from orchestration.lib.retries import Retrier, Retryable, retry_after
-from orchestration.lib.subgraph import _unresolved_host
 
 log = logging.getLogger(__name__)
 
@@ -109,20 +107,8 @@ class GammaClient:
         self._wait_for_slot()
         self.requests_sent += 1
         url = self.base_url + path
-        try:
+        with requests_transport("Gamma API (GAMMA_API_URL)", self.base_url, GammaRejected):
             response = self._session.get(url, params=params, timeout=self.timeout)
-        except (requests.exceptions.InvalidSchema, requests.exceptions.MissingSchema,
-                requests.exceptions.InvalidURL) as exc:  # fmt: skip
-            raise GammaRejected(f"GAMMA_API_URL {self.base_url!r} is not a valid URL") from exc
-        except requests.RequestException as exc:
-            unresolved = _unresolved_host(exc)
-            if unresolved is not None:
-                host = urlsplit(self.base_url).hostname
-                raise GammaRejected(
-                    f"Gamma API ({self.base_url}): the host {host!r} does not resolve "
-                    f"({unresolved.strerror})"
-                ) from exc
-            raise Retryable(f"{type(exc).__name__}: {exc}") from exc
         status = response.status_code
         if status in _RETRYABLE_4XX or status >= 500:
             raise Retryable(

@@ -13,16 +13,14 @@ source, the query and the last failure, so an operator reading a failed run know
 from __future__ import annotations
 
 import logging
-import socket
 import threading
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import orjson
 import requests
 
-from orchestration.lib.errors import RequestRejected
+from orchestration.lib.errors import RequestRejected, requests_transport
 from orchestration.lib.retries import Retrier, Retryable, retry_after
 
 log = logging.getLogger(__name__)
@@ -43,8 +41,6 @@ _PERMANENT_MARKERS = (
 
 # Statuses worth another attempt; every other 4xx says the request itself is wrong.
 _RETRYABLE_4XX = (408, 429)
-# Resolver answers that a host name does not exist: a typo, not a network hiccup.
-_NO_SUCH_HOST = {socket.EAI_NONAME, getattr(socket, "EAI_NODATA", socket.EAI_NONAME)}
 
 
 class SubgraphError(RuntimeError):
@@ -119,22 +115,10 @@ class SubgraphClient:
     def _attempt(self, query: str, variables: dict[str, Any] | None) -> dict[str, Any]:
         with self._counter_lock:
             self.requests_sent += 1
-        try:
+        with requests_transport(self.name, self.url, SourceRejected):
             response = self._session().post(
                 self.url, json={"query": query, "variables": variables or {}}, timeout=self.timeout
             )
-        except (requests.exceptions.InvalidSchema, requests.exceptions.MissingSchema,
-                requests.exceptions.InvalidURL) as exc:  # fmt: skip
-            raise SourceRejected(f"{self.name}: {self.url!r} is not a valid http(s) URL") from exc
-        except requests.RequestException as exc:
-            unresolved = _unresolved_host(exc)
-            if unresolved is not None:
-                host = urlsplit(self.url).hostname
-                raise SourceRejected(
-                    f"{self.name} ({self.url}): the host {host!r} does not resolve "
-                    f"({unresolved.strerror})"
-                ) from exc
-            raise Retryable(f"{type(exc).__name__}: {exc}") from exc
         body = response.content
         # Goldsky's allowance message is a short body, sometimes with a 200; data pages are not.
         if len(body) < 4096 and b"surpassed your query allowance" in body:
@@ -177,23 +161,6 @@ class SubgraphClient:
             has_indexing_errors=bool(meta["hasIndexingErrors"]),
             deployment=str(meta.get("deployment", "")),
         )
-
-
-def _unresolved_host(exc: BaseException) -> socket.gaierror | None:
-    """The resolver's answer when a connection error says the host does not exist."""
-    seen: set[int] = set()
-    pending: list[BaseException | None] = [exc]
-    while pending:
-        error = pending.pop()
-        if error is None or id(error) in seen:
-            continue
-        seen.add(id(error))
-        if isinstance(error, socket.gaierror):
-            return error if error.errno in _NO_SUCH_HOST else None
-        # requests and urllib3 wrap the resolver's error in `args` and `reason`.
-        pending += [error.__cause__, error.__context__, getattr(error, "reason", None)]
-        pending += [a for a in error.args if isinstance(a, BaseException)]
-    return None
 
 
 def _head(body: bytes) -> str:
