@@ -46,10 +46,16 @@
 {%- endmacro %}
 
 {# Aggregates over int_position_equity_windowed rows: start_equity_W_e24, the equity at the
-   start of each window (pnl_W = equity now - equity at as_of - W, DESIGN section 2). #}
+   start of each window (pnl_W = equity now - equity at as_of - W, DESIGN section 2); a frozen
+   position's only row ('now') holds its equity at every instant. #}
 {% macro window_start_equities(equity='equity') -%}
     {%- for name, seconds in windows() %}
-    sum(case when {{ equity }}.instant_name = '{{ name }}' then {{ equity }}.equity_e24 else 0 end)
-        as start_equity_{{ name }}_e24{{ ',' if not loop.last }}
+    sum(
+        case
+            when {{ equity }}.instant_name = '{{ name }}' or {{ equity }}.is_frozen
+                then {{ equity }}.equity_e24
+            else 0
+        end
+    ) as start_equity_{{ name }}_e24{{ ',' if not loop.last }}
     {%- endfor %}
 {%- endmacro %}

@@ -1,6 +1,10 @@
 -- Each position's state and equity at as_of ('now') and at the start of each window:
 -- equity(t) = realized(t) + shares(t) x (mark(t) - avg_price(t)), using events at or before t.
 -- A position with no event yet at t has no row for it (its equity is 0).
+-- A frozen position has its 'now' row only (is_frozen): its equity is the same at every
+-- instant, having had no event since the longest window began and, since then, no share
+-- left or its condition resolved (marked at the payout). Most of a long history is frozen,
+-- so the table grows with the positions that can still move, not four rows a position.
 
 with
 
@@ -25,19 +29,43 @@ instants as (
 
 ),
 
+positions as (
+
+    select
+        summaries.*,
+        summaries.last_activity_epoch <= longest_window.start_epoch
+        and (
+            summaries.shares_units = 0
+            or coalesce(
+                conditions.is_resolved
+                and conditions.resolved_at_epoch <= longest_window.start_epoch,
+                false
+            )
+        ) as is_frozen
+    from summaries
+    cross join (select min(mark_at_epoch) as start_epoch from instants) as longest_window
+    left join {{ ref('int_outcome_tokens_enumerated') }} as tokens
+        on summaries.token_id = tokens.token_id
+    left join {{ ref('int_conditions_resolved') }} as conditions
+        on tokens.condition_id = conditions.condition_id
+
+),
+
 -- a position whose last event is at or before the instant is in its final state there
 settled_states as (
 
     select
         instants.instant_name,
-        summaries.trader_address,
-        summaries.token_id,
-        summaries.shares_units,
-        summaries.avg_price_e18,
-        summaries.realized_pnl_e24
-    from summaries
+        positions.trader_address,
+        positions.token_id,
+        positions.shares_units,
+        positions.avg_price_e18,
+        positions.realized_pnl_e24,
+        positions.is_frozen
+    from positions
     inner join instants
-        on summaries.last_activity_epoch <= instants.mark_at_epoch
+        on positions.last_activity_epoch <= instants.mark_at_epoch
+    where not positions.is_frozen or instants.instant_name = 'now'
 
 ),
 
@@ -86,7 +114,8 @@ moving_states as (
         ledger.token_id,
         ledger.shares_units,
         ledger.avg_price_e18,
-        ledger.realized_pnl_e24
+        ledger.realized_pnl_e24,
+        false as is_frozen
     from next_events
     inner join moving_ledger as ledger
         on
@@ -113,6 +142,7 @@ states as (
         states_at_instants.shares_units,
         states_at_instants.avg_price_e18,
         states_at_instants.realized_pnl_e24,
+        states_at_instants.is_frozen,
         coalesce(marks.mark_e18, states_at_instants.avg_price_e18) as mark_e18
     from states_at_instants
     left join marks
@@ -131,6 +161,7 @@ select
     mark_e18,
     realized_pnl_e24,
     shares_units * (mark_e18 - avg_price_e18) as unrealized_pnl_e24,
-    realized_pnl_e24 + shares_units * (mark_e18 - avg_price_e18) as equity_e24
+    realized_pnl_e24 + shares_units * (mark_e18 - avg_price_e18) as equity_e24,
+    is_frozen
 
 from states

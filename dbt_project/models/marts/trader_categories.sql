@@ -65,6 +65,7 @@ equity as (
         equity.trader_address,
         equity.instant_name,
         equity.equity_e24,
+        equity.is_frozen,
         token_categories.category
     from {{ ref('int_position_equity_windowed') }} as equity
     inner join token_categories on equity.token_id = token_categories.token_id
