@@ -131,6 +131,29 @@ def test_sizes_follow_the_preset(tiny):
     assert 10 <= len(makers) <= 30
 
 
+def test_market_days_open_and_resolve_markets_through_a_long_history():
+    """With `market_days`, a market lives that long on average whatever the world's length:
+    markets open all through the history and most have resolved by its end (P3's worlds)."""
+    from datetime import datetime
+
+    days = 60
+    world = generate("tiny", days=days, markets=200, fills=2_000, market_days=3)
+
+    def epoch(iso: str) -> float:
+        return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+
+    markets = [(epoch(m["startDate"]), epoch(m["endDate"])) for m in world.gamma.markets]
+    start = min(opened for opened, _ in markets)
+    lifetimes = sorted((ends - opened) / 86400 for opened, ends in markets)
+    assert 2 < sum(lifetimes) / len(lifetimes) < 4
+    assert lifetimes[-1] < 3 / 0.625 * 1.1 + 1  # none lives a share of the world's span
+    # the last fifth of the history opens about a fifth of the markets
+    late = sum(1 for opened, _ in markets if opened > start + 0.8 * days * 86400)
+    assert 0.1 * len(markets) < late < 0.3 * len(markets)
+    end = max(int(f["timestamp"]) for f in world.entities("orderbook", "OrderFilledEvent"))
+    assert sum(1 for _, ends in markets if ends <= end) > 0.9 * len(markets)
+
+
 def test_each_trade_emits_two_agreeing_events(tiny):
     by_tx = defaultdict(list)
     for e in tiny.entities("orderbook", "OrderFilledEvent"):
