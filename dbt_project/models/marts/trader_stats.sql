@@ -81,6 +81,15 @@ watermark as (
 
     ),
 
+    -- the earliest day any of them is recomputed from: a scalar bound that lets the scans of
+    -- the ledger, the fills and the daily closes skip what lies before it
+    recomputed_from as (
+
+        select min(start_day_start_epoch) as start_day_start_epoch
+        from affected_traders
+
+    ),
+
     recomputed_ledger as (
 
         select
@@ -91,6 +100,7 @@ watermark as (
             on
                 ledger.trader_address = affected_traders.trader_address
                 and ledger.event_epoch >= affected_traders.start_day_start_epoch
+        where ledger.event_epoch >= (select start_day_start_epoch from recomputed_from)
 
     ),
 
@@ -185,6 +195,15 @@ watermark as (
             on
                 all_fills.trader_address = affected_traders.trader_address
                 and all_fills.filled_at_epoch >= affected_traders.start_day_start_epoch
+        where all_fills.filled_at_epoch >= (select start_day_start_epoch from recomputed_from)
+
+    ),
+
+    day_prices as (
+
+        select prices.*
+        from prices
+        where prices.day_start_epoch >= (select start_day_start_epoch from recomputed_from)
 
     ),
 
@@ -205,6 +224,12 @@ recomputed_ledger as (
 fills as (
 
     select * from all_fills
+
+),
+
+day_prices as (
+
+    select * from prices
 
 ),
 
@@ -290,7 +315,7 @@ marked_states as (
             open_states_at_day_end.avg_price_e18
         ) as mark_e18
     from open_states_at_day_end
-    left join prices
+    left join day_prices as prices
         on
             open_states_at_day_end.token_id = prices.token_id
             and open_states_at_day_end.day_start_epoch = prices.day_start_epoch
