@@ -42,3 +42,72 @@
         database=node.database, schema=node.schema, identifier=node.alias
     )) }}
 {% endmacro %}
+
+{#- The markets (conditions; a token without one is a market of its own) with a row loaded
+    after `since` (a SQL scalar: the newest load a model's stored rows have seen) in what
+    their tokens' marks and their closing read: fills (a token's last price, a condition's
+    last fill), redemptions of both eras (a condition's first one), chain resolutions and the
+    condition's own loads (its tokens and payouts). A position's own events come with its
+    summary's stamp. -#}
+{% macro markets_loaded_since(since) %}
+    select coalesce(tokens.condition_id, fills.token_id) as market_id
+    from {{ ref('int_order_fills_unioned') }} as fills
+    left join {{ ref('int_outcome_tokens_enumerated') }} as tokens
+        on fills.token_id = tokens.token_id
+    where fills.extracted_at > {{ since }}
+    union
+    select condition_id
+    from {{ ref('stg_polymarket__redemptions') }}
+    where extracted_at > {{ since }}
+    union
+    select condition_id
+    from {{ ref('stg_polymarket__chain_position_operations') }}
+    where extracted_at > {{ since }} and condition_id is not null
+    union
+    select condition_id
+    from {{ ref('stg_polymarket__chain_condition_resolutions') }}
+    where extracted_at > {{ since }}
+    union
+    select condition_id
+    from {{ ref('int_outcome_tokens_enumerated') }}
+    where extracted_at > {{ since }}
+{% endmacro %}
+
+{#- The newest load anything a position's equity reads has seen: the stamp of the rows a
+    model scoped by markets_loaded_since writes. -#}
+{% macro newest_position_load() %}
+    (
+        select greatest(
+            coalesce(max(watermark.extracted_at), max(conditions.extracted_at)),
+            coalesce(max(conditions.extracted_at), max(watermark.extracted_at))
+        )
+        from {{ ref('int_event_times_summarized') }} as watermark
+        cross join (
+            select max(extracted_at) as extracted_at
+            from {{ ref('int_outcome_tokens_enumerated') }}
+        ) as conditions
+    )
+{% endmacro %}
+
+{#- pre-hook of int_trader_markets_summarized: a refresh replaces the trader-markets it
+    rewrites by key, and a token's market changes key when its condition lands (a market of
+    its own until then) or goes (a chain reorganisation): the stored rows under the old key
+    go here. -#}
+{% macro drop_remapped_trader_markets() %}
+    {%- if is_incremental() -%}
+        delete from {{ this }}
+        where
+            (condition_id is null and market_id in (
+                select tokens.token_id
+                from {{ ref('int_outcome_tokens_enumerated') }} as tokens
+                where tokens.condition_id is not null
+            ))
+            or (condition_id is not null and condition_id not in (
+                select tokens.condition_id
+                from {{ ref('int_outcome_tokens_enumerated') }} as tokens
+                where tokens.condition_id is not null
+            ))
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{% endmacro %}

@@ -44,13 +44,16 @@ MARTS = ("traders_v2", "trader_markets", "trader_stats", "leaderboard", "data_wa
 # Datasets: oversold exits exercise capped sells; bursts put many fills on one timestamp so
 # the (timestamp, id) order matters; late events arrive after later ones were loaded.
 DEMO = {"preset": "demo", "seed": 7, "oversell_fraction": 0.05, "burst": 8}
+# Long enough for positions to freeze (no event in the longest window, nothing left or
+# resolved before it) while their markets' tokens still trade: the refresh must keep them.
 INCREMENTAL = {
     "preset": "demo",
     "seed": 11,
     "fills": 10_000,
     "traders": 400,
     "markets": 60,
-    "days": 20,
+    "days": 75,
+    "market_days": 25,
     "oversell_fraction": 0.05,
     "late_fraction": 0.05,
     "late_delay_blocks": 20_000,

@@ -99,6 +99,8 @@ def _snapshot(wh: Warehouse) -> dict[str, list[tuple]]:
                 "int_position_events_folded",
                 "int_token_prices_daily",
                 "int_position_summaries",
+                "int_position_equity_windowed",
+                "int_trader_markets_summarized",
             )
         ),
         *(f"marts.{m}" for m in MARTS),
@@ -112,6 +114,15 @@ def _snapshot(wh: Warehouse) -> dict[str, list[tuple]]:
             key=str,
         )
     return snapshot
+
+
+def _traded_tokens(entities: dict[str, list[dict]]) -> set[str]:
+    return {
+        token
+        for f in entities["order_filled_events"]
+        for token in (f["makerAssetId"], f["takerAssetId"])
+        if token != "0"
+    }
 
 
 def _changed_rows(before: dict[str, list[dict]], after: dict[str, list[dict]]):
@@ -143,12 +154,7 @@ def test_incremental_refresh_equals_full_rebuild(engine, make_warehouse, increme
     # traded conditions land only with the second load (their fills gain a condition, their
     # splits and merges become events), and some resolved ones land unresolved and resolve
     # with the second load (their redemptions become events).
-    early_fill_tokens = {
-        token
-        for f in early["order_filled_events"]
-        for token in (f["makerAssetId"], f["takerAssetId"])
-        if token != "0"
-    }
+    early_fill_tokens = _traded_tokens(early)
     redeemed = {r["condition"] for r in early["redemptions"]}
     traded = sorted(
         c["id"]
@@ -168,6 +174,13 @@ def test_incremental_refresh_equals_full_rebuild(engine, make_warehouse, increme
     refreshed = make_warehouse(engine, "incr")
     refreshed.load(early, early_block)
     refreshed.dbt("build", label="full build")
+    # frozen positions kept by the refresh, some in tokens that trade again after the first load
+    (frozen,) = refreshed.query(
+        "select count(*) as positions from intermediate.int_position_equity_windowed e"
+        " where e.is_frozen and e.token_id in"
+        f" ({', '.join(repr(t) for t in _traded_tokens(_changed_rows(early, late)))})"
+    )
+    assert frozen["positions"] > 0
     # what an extraction lands: the rows new or changed since the first load
     refreshed.load(_changed_rows(early, late), ds.head_block)
     refreshed.dbt("build", label="incremental build")

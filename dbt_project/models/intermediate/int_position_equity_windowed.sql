@@ -1,3 +1,18 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['trader_address', 'token_id'],
+        on_schema_change='fail',
+        indexes=postgres_indexes([
+            {'columns': ['trader_address', 'token_id', 'instant_name'], 'unique': true},
+            {'columns': ['extracted_at']},
+        ]),
+    )
+}}
+
+-- depends_on: {{ ref('int_position_equity_scope') }}
+
 -- Each position's state and equity at as_of ('now') and at the start of each window:
 -- equity(t) = realized(t) + shares(t) x (mark(t) - avg_price(t)), using events at or before t.
 -- A position with no event yet at t has no row for it (its equity is 0).
@@ -5,6 +20,8 @@
 -- instant, having had no event since the longest window began and, since then, no share
 -- left or its condition resolved (marked at the payout). Most of a long history is frozen,
 -- so the table grows with the positions that can still move, not four rows a position.
+-- Incremental runs rewrite the positions of int_position_equity_scope: the ones that can
+-- still move, and those whose events or marks changed since.
 
 with
 
@@ -43,6 +60,12 @@ positions as (
             )
         ) as is_frozen
     from summaries
+    {% if is_incremental() -%}
+        inner join {{ ref('int_position_equity_scope') }} as scope
+            on
+                summaries.trader_address = scope.trader_address
+                and summaries.token_id = scope.token_id
+    {% endif -%}
     cross join (select min(mark_at_epoch) as start_epoch from instants) as longest_window
     left join {{ ref('int_outcome_tokens_enumerated') }} as tokens
         on summaries.token_id = tokens.token_id
@@ -81,6 +104,15 @@ next_events as (
     from {{ ref('int_position_events_folded') }} as ledger
     inner join instants
         on ledger.event_epoch > instants.mark_at_epoch
+    {% if is_incremental() -%}
+        where exists (
+            select 1
+            from positions
+            where
+                positions.trader_address = ledger.trader_address
+                and positions.token_id = ledger.token_id
+        )
+    {% endif -%}
     group by instants.instant_name, ledger.trader_address, ledger.token_id
 
 ),
@@ -162,6 +194,7 @@ select
     realized_pnl_e24,
     shares_units * (mark_e18 - avg_price_e18) as unrealized_pnl_e24,
     realized_pnl_e24 + shares_units * (mark_e18 - avg_price_e18) as equity_e24,
-    is_frozen
+    is_frozen,
+    {{ newest_position_load() }} as extracted_at
 
 from states

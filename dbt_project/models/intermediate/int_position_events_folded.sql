@@ -70,13 +70,11 @@ events as (
 
     ),
 
-    candidate_events as (
+    -- whole rows: on DuckDB the fold steps through these (below)
+    candidate_events as {{ 'materialized' if target.type == 'duckdb' }} (
 
         select
-            events.trader_address,
-            events.token_id,
-            events.event_seq,
-            events.event_id,
+            events.*,
             events.extracted_at > watermark.extracted_at as is_rebuilt
         from {{ ref('int_position_events_unioned') }} as events
         cross join watermark
@@ -87,13 +85,16 @@ events as (
 
     ),
 
-    candidate_folded as (
+    candidate_folded as {{ 'materialized' if target.type == 'duckdb' }} (
 
         select
             folded.trader_address,
             folded.token_id,
             folded.event_seq,
-            folded.event_id
+            folded.event_id,
+            folded.shares_units,
+            folded.avg_price_e18,
+            folded.realized_pnl_e24
         from {{ this }} as folded
         inner join candidate_positions
             on
@@ -134,7 +135,8 @@ events as (
             coalesce(folded.avg_price_e18, {{ to_int(0) }}) as avg_price_e18,
             coalesce(folded.realized_pnl_e24, {{ to_int(0) }}) as realized_pnl_e24
         from changed_positions
-        left join {{ this }} as folded
+        -- as the step's events below: PostgreSQL probes the table's index
+        left join {{ 'candidate_folded' if target.type == 'duckdb' else this }} as folded
             on
                 changed_positions.trader_address = folded.trader_address
                 and changed_positions.token_id = folded.token_id
@@ -213,8 +215,12 @@ ledger as (
         end as avg_price_e18,
         ledger.realized_pnl_e24 + {{ realized_delta }} as realized_pnl_e24
     from ledger
-    -- the table itself, not the CTE, so PostgreSQL can probe its index at every step
-    inner join {{ ref('int_position_events_unioned') }} as events
+    -- PostgreSQL probes the table's index at every step. DuckDB has none: each step would
+    -- hash the whole table, so a refresh steps through the changed positions' events only.
+    inner join {{
+        'candidate_events' if is_incremental() and target.type == 'duckdb'
+        else ref('int_position_events_unioned')
+    }} as events
         on
             ledger.trader_address = events.trader_address
             and ledger.token_id = events.token_id

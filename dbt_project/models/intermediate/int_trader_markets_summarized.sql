@@ -1,9 +1,26 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['trader_address', 'market_id'],
+        on_schema_change='fail',
+        pre_hook=["{{ drop_remapped_trader_markets() }}"],
+        indexes=postgres_indexes([
+            {'columns': ['trader_address', 'market_id'], 'unique': true},
+            {'columns': ['extracted_at']},
+        ]),
+    )
+}}
+
 -- One row per trader-market (trader, condition; a token without a condition is a market of
 -- its own): the sums of its positions at as_of, whether and when it closed, and its outcome
 -- (DESIGN section 2, "Trader-market"). Closed when its condition is resolved or every share is
 -- gone; closed_at is the condition's resolved_at, else the last event of its positions. A
 -- closed one is a win or a loss by the sign of its total PnL rounded to the micro-USDC, flat
 -- when that is 0.
+-- Incremental runs rewrite the trader-markets with a position whose 'now' equity row was
+-- rewritten since their last build (int_position_equity_windowed's scope): its sums, the
+-- condition's resolution and its positions' last events reach a trader-market only there.
 
 with
 
@@ -19,6 +36,43 @@ equity as (
     where instant_name = 'now'
 
 ),
+
+{% if is_incremental() %}
+
+    loaded as (
+
+        select coalesce(max(extracted_at), {{ epoch_to_timestamptz(0) }}) as extracted_at
+        from {{ this }}
+
+    ),
+
+    rewritten_markets as (
+
+        select distinct
+            rewritten.trader_address,
+            coalesce(tokens.condition_id, rewritten.token_id) as market_id
+        from equity as rewritten
+        left join {{ ref('int_outcome_tokens_enumerated') }} as tokens
+            on rewritten.token_id = tokens.token_id
+        where rewritten.extracted_at > (select loaded.extracted_at from loaded)
+
+    ),
+
+    -- gathered first: DuckDB would otherwise join every position before this filter
+    rewritten_equity as {{ 'materialized' if target.type == 'duckdb' }} (
+
+        select equity.*
+        from equity
+        left join {{ ref('int_outcome_tokens_enumerated') }} as tokens
+            on equity.token_id = tokens.token_id
+        inner join rewritten_markets
+            on
+                equity.trader_address = rewritten_markets.trader_address
+                and coalesce(tokens.condition_id, equity.token_id) = rewritten_markets.market_id
+
+    ),
+
+{% endif %}
 
 tokens as (
 
@@ -43,7 +97,7 @@ positions as (
         equity.shares_units,
         equity.equity_e24,
         summaries.last_activity_epoch
-    from equity
+    from {{ 'rewritten_equity' if is_incremental() else 'equity' }} as equity
     inner join summaries
         on
             equity.trader_address = summaries.trader_address
@@ -100,6 +154,7 @@ select
         when total_pnl_micro > 0 then 'win'
         when total_pnl_micro < 0 then 'loss'
         else 'flat'
-    end as outcome
+    end as outcome,
+    {{ newest_position_load() }} as extracted_at
 
 from closed

@@ -60,9 +60,11 @@ tokens as (
 
 ),
 
+-- what the comparison reads of the ledger's sources: the followed wallets' rows only
 fills as (
 
     select * from {{ ref('int_fills_attributed') }}
+    where trader_address in (select followed_wallets.wallet_address from followed_wallets)
 
 ),
 
@@ -106,6 +108,13 @@ v1_operations as (
 
 ),
 
+followed_v1_operations as (
+
+    select * from v1_operations
+    where trader_address in (select followed_wallets.wallet_address from followed_wallets)
+
+),
+
 -- a split, merge or redemption moves every outcome token of its condition
 v1_operation_counts as (
 
@@ -114,7 +123,7 @@ v1_operation_counts as (
         tokens.token_id,
         sum(v1_operations.increases) as increases,
         sum(v1_operations.decreases) as decreases
-    from v1_operations
+    from followed_v1_operations as v1_operations
     inner join tokens
         on v1_operations.condition_id = tokens.condition_id
     group by v1_operations.trader_address, tokens.token_id
@@ -135,11 +144,15 @@ v2_era_positions as (
     from {{ ref('int_position_operations_attributed') }} as operations
     inner join tokens
         on operations.condition_id = tokens.condition_id
+    where
+        operations.trader_address
+        in (select followed_wallets.wallet_address from followed_wallets)
     union
     select
         trader_address,
         token_id
     from {{ ref('int_position_conversion_legs') }}
+    where trader_address in (select followed_wallets.wallet_address from followed_wallets)
 
 ),
 

@@ -1,14 +1,23 @@
 {{
     config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['wallet_address', 'token_id'],
+        on_schema_change='fail',
         indexes=postgres_indexes([
             {'columns': ['wallet_address', 'token_id'], 'unique': true},
             {'columns': ['wallet_address', 'status']},
+            {'columns': ['extracted_at']},
         ]),
     )
 }}
 
--- One row per position (trader, token) the trader held, as of the watermark, with its
--- trader-market's outcome (int_trader_markets_summarized).
+-- One row per position (trader, token) the trader held, as of the watermark (data_watermark),
+-- with its trader-market's outcome (int_trader_markets_summarized) and its market's Gamma
+-- metadata.
+-- Incremental runs rewrite the positions of the trader-markets int_trader_markets_summarized
+-- rewrote since their last build, and of the markets whose Gamma rows (or any tag) loaded
+-- since: nothing else in a row moves.
 
 with
 
@@ -37,12 +46,6 @@ conditions as (
 
 ),
 
-watermark as (
-
-    select * from {{ ref('int_event_times_summarized') }}
-
-),
-
 markets as (
 
     select * from {{ ref('markets') }}
@@ -54,6 +57,109 @@ trader_markets as (
     select * from {{ ref('int_trader_markets_summarized') }}
 
 ),
+
+gamma_markets as (
+
+    select * from {{ ref('stg_gamma__markets') }}
+
+),
+
+gamma_events as (
+
+    select * from {{ ref('stg_gamma__events') }}
+
+),
+
+gamma_tags as (
+
+    select * from {{ ref('stg_gamma__tags') }}
+
+),
+
+metadata_loads as (
+
+    select max(extracted_at) as extracted_at from gamma_markets
+    union all
+    select max(extracted_at) from gamma_events
+    union all
+    select max(extracted_at) from gamma_tags
+
+),
+
+{% if is_incremental() %}
+
+    loaded as (
+
+        select coalesce(max(extracted_at), {{ epoch_to_timestamptz(0) }}) as extracted_at
+        from {{ this }}
+
+    ),
+
+    rewritten_markets as (
+
+        select
+            trader_address,
+            market_id
+        from trader_markets
+        where extracted_at > (select loaded.extracted_at from loaded)
+
+    ),
+
+    -- a tag's category reaches every market; a market's or event's row, its own
+    relabelled_markets as (
+
+        select gamma_markets.condition_id as market_id
+        from gamma_markets
+        left join gamma_events
+            on gamma_markets.event_id = gamma_events.event_id
+        where
+            gamma_markets.extracted_at > (select loaded.extracted_at from loaded)
+            or gamma_events.extracted_at > (select loaded.extracted_at from loaded)
+            or exists (
+                select 1
+                from gamma_tags
+                where gamma_tags.extracted_at > (select loaded.extracted_at from loaded)
+            )
+
+    ),
+
+    rewritten_positions as (
+
+        select
+            equity.trader_address,
+            equity.token_id
+        from equity
+        left join tokens
+            on equity.token_id = tokens.token_id
+        inner join rewritten_markets
+            on
+                equity.trader_address = rewritten_markets.trader_address
+                and coalesce(tokens.condition_id, equity.token_id) = rewritten_markets.market_id
+        union
+        select
+            equity.trader_address,
+            equity.token_id
+        from equity
+        inner join tokens
+            on equity.token_id = tokens.token_id
+        inner join relabelled_markets
+            on tokens.condition_id = relabelled_markets.market_id
+
+    ),
+
+    -- gathered first: DuckDB would otherwise join every position before this filter
+    rewritten_equity as {{ 'materialized' if target.type == 'duckdb' }} (
+
+        select equity.*
+        from equity
+        inner join rewritten_positions
+            on
+                equity.trader_address = rewritten_positions.trader_address
+                and equity.token_id = rewritten_positions.token_id
+
+    ),
+
+{% endif %}
 
 positions as (
 
@@ -84,7 +190,7 @@ positions as (
         summaries.volume,
         summaries.first_trade_epoch,
         summaries.last_trade_epoch
-    from equity
+    from {{ 'rewritten_equity' if is_incremental() else 'equity' }} as equity
     inner join summaries
         on
             equity.trader_address = summaries.trader_address
@@ -129,7 +235,6 @@ select
         else 'open'
     end as status,
     trader_markets.outcome as market_outcome,
-    {{ epoch_to_timestamptz('watermark.as_of_epoch') }} as as_of,
     -- Gamma metadata; a market without it is named by its condition (or token) id
     coalesce(markets.question, positions.market_id) as question,
     markets.outcome_labels[positions.outcome_index + 1] as outcome_label,
@@ -138,7 +243,11 @@ select
     markets.event_slug,
     markets.category,
     markets.icon_url,
-    markets.market_url
+    markets.market_url,
+    greatest(
+        {{ newest_position_load() }},
+        coalesce((select max(metadata_loads.extracted_at) from metadata_loads), {{ newest_position_load() }})
+    ) as extracted_at
 
 from positions
 inner join trader_markets
@@ -147,4 +256,3 @@ inner join trader_markets
         and positions.market_id = trader_markets.market_id
 left join markets
     on positions.condition_id = markets.condition_id
-cross join watermark

@@ -128,37 +128,49 @@ trader_outcomes as (
 
 ),
 
--- the closed trader-markets in order of total PnL, both ways; equal ones in market id order
-closed_markets_ranked as (
+-- the best and worst closed trader-markets by total PnL; equal ones in market id order
+closed_extremes as (
 
     select
         trader_address,
-        market_id,
-        total_pnl_e24,
-        row_number() over (
-            partition by trader_address
-            order by total_pnl_e24 desc, {{ binary_text('market_id') }}
-        ) as best_first,
-        row_number() over (
-            partition by trader_address
-            order by total_pnl_e24, {{ binary_text('market_id') }}
-        ) as worst_first
+        max(total_pnl_e24) as best_market_pnl_e24,
+        min(total_pnl_e24) as worst_market_pnl_e24
     from trader_markets
     where is_closed
+    group by trader_address
 
 ),
 
 extreme_markets as (
 
     select
-        trader_address,
-        max(case when best_first = 1 then market_id end) as best_market,
-        max(case when best_first = 1 then total_pnl_e24 end) as best_market_pnl_e24,
-        max(case when worst_first = 1 then market_id end) as worst_market,
-        max(case when worst_first = 1 then total_pnl_e24 end) as worst_market_pnl_e24
-    from closed_markets_ranked
-    where best_first = 1 or worst_first = 1
-    group by trader_address
+        closed_extremes.trader_address,
+        min(
+            case
+                when trader_markets.total_pnl_e24 = closed_extremes.best_market_pnl_e24
+                    then {{ binary_text('trader_markets.market_id') }}
+            end
+        ) as best_market,
+        closed_extremes.best_market_pnl_e24,
+        min(
+            case
+                when trader_markets.total_pnl_e24 = closed_extremes.worst_market_pnl_e24
+                    then {{ binary_text('trader_markets.market_id') }}
+            end
+        ) as worst_market,
+        closed_extremes.worst_market_pnl_e24
+    from closed_extremes
+    inner join trader_markets
+        on
+            closed_extremes.trader_address = trader_markets.trader_address
+            and trader_markets.is_closed
+            and trader_markets.total_pnl_e24 in (
+                closed_extremes.best_market_pnl_e24, closed_extremes.worst_market_pnl_e24
+            )
+    group by
+        closed_extremes.trader_address,
+        closed_extremes.best_market_pnl_e24,
+        closed_extremes.worst_market_pnl_e24
 
 ),
 

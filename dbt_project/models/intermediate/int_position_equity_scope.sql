@@ -1,0 +1,76 @@
+{{ config(materialized='ephemeral') }}
+
+-- The positions whose int_position_equity_windowed rows a refresh rewrites: those not frozen
+-- when it was last built (their window starts move with as_of), those with a summary rebuilt
+-- since (the newest load its stored rows have seen), and every position of a market with a
+-- row loaded since that its marks or its closing read (markets_loaded_since): a frozen
+-- position's 'now' row holds its token's mark. A frozen position stays frozen until one of
+-- these: no event since the longest window began and no share left or resolved before, as
+-- the window starts only move later.
+-- Before the model's first build there is nothing to compare with and no position here.
+
+{%- set stored = stored_relation('int_position_equity_windowed') %}
+
+{#- parsing renders the else branch: dbt learns the refs there -#}
+{% if execute and stored is none %}
+
+select
+    cast(null as {{ dbt.type_string() }}) as trader_address,
+    cast(null as {{ dbt.type_string() }}) as token_id
+where 1 = 0
+
+{% else %}
+
+with
+
+summaries as (
+
+    select * from {{ ref('int_position_summaries') }}
+
+),
+
+tokens as (
+
+    select * from {{ ref('int_outcome_tokens_enumerated') }}
+
+),
+
+loaded as (
+
+    select coalesce(max(extracted_at), {{ epoch_to_timestamptz(0) }}) as extracted_at
+    from {{ stored }}
+
+),
+
+loaded_markets as (
+
+    {{ markets_loaded_since('(select loaded.extracted_at from loaded)') }}
+
+)
+
+select
+    trader_address,
+    token_id
+from {{ stored }}
+where not is_frozen
+
+union
+
+select
+    trader_address,
+    token_id
+from summaries
+where extracted_at > (select loaded.extracted_at from loaded)
+
+union
+
+select
+    summaries.trader_address,
+    summaries.token_id
+from summaries
+left join tokens
+    on summaries.token_id = tokens.token_id
+inner join loaded_markets
+    on coalesce(tokens.condition_id, summaries.token_id) = loaded_markets.market_id
+
+{% endif %}
