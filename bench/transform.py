@@ -215,6 +215,7 @@ class Snapshots:
                 source = Path(self.base.duckdb_path + suffix)
                 if source.exists():
                     shutil.copyfile(source, target.duckdb_path + suffix)
+            os.sync()  # a copy's pages written back during the timed refresh would slow it
             return target
         return self._new(name, template=self.created[0])
 
