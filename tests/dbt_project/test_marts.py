@@ -170,6 +170,13 @@ def test_incremental_refresh_equals_full_rebuild(engine, make_warehouse, increme
         if c["id"] not in withheld
     ]
     early["market_data"] = [m for m in early["market_data"] if m["condition"] not in withheld]
+    # and Gamma's metadata of a few other traded markets lands only with the second load: their
+    # positions are named then
+    relabelled = set(traded[1 :: max(len(traded) // 3, 1)][:3]) - withheld
+    assert any(m["condition_id"] in relabelled for m in late["gamma_markets"])
+    early["gamma_markets"] = [
+        m for m in early["gamma_markets"] if m["condition_id"] not in relabelled
+    ]
 
     refreshed = make_warehouse(engine, "incr")
     refreshed.load(early, early_block)

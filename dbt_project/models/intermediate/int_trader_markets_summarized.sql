@@ -58,17 +58,22 @@ equity as (
 
     ),
 
-    -- gathered first: DuckDB would otherwise join every position before this filter
+    -- their positions, by (trader, token), which the planners join on keys
     rewritten_equity as {{ 'materialized' if target.type == 'duckdb' }} (
 
         select equity.*
         from equity
-        left join {{ ref('int_outcome_tokens_enumerated') }} as tokens
-            on equity.token_id = tokens.token_id
-        inner join rewritten_markets
+        inner join (
+            select
+                rewritten_markets.trader_address,
+                coalesce(tokens.token_id, rewritten_markets.market_id) as token_id
+            from rewritten_markets
+            left join {{ ref('int_outcome_tokens_enumerated') }} as tokens
+                on rewritten_markets.market_id = tokens.condition_id
+        ) as rewritten_positions
             on
-                equity.trader_address = rewritten_markets.trader_address
-                and coalesce(tokens.condition_id, equity.token_id) = rewritten_markets.market_id
+                equity.trader_address = rewritten_positions.trader_address
+                and equity.token_id = rewritten_positions.token_id
 
     ),
 

@@ -123,31 +123,27 @@ metadata_loads as (
 
     ),
 
+    -- the positions of those markets: by (trader, token), which the planners join on keys
     rewritten_positions as (
 
         select
-            equity.trader_address,
-            equity.token_id
-        from equity
+            rewritten_markets.trader_address,
+            coalesce(tokens.token_id, rewritten_markets.market_id) as token_id
+        from rewritten_markets
         left join tokens
-            on equity.token_id = tokens.token_id
-        inner join rewritten_markets
-            on
-                equity.trader_address = rewritten_markets.trader_address
-                and coalesce(tokens.condition_id, equity.token_id) = rewritten_markets.market_id
+            on rewritten_markets.market_id = tokens.condition_id
         union
         select
             equity.trader_address,
             equity.token_id
-        from equity
+        from relabelled_markets
         inner join tokens
-            on equity.token_id = tokens.token_id
-        inner join relabelled_markets
-            on tokens.condition_id = relabelled_markets.market_id
+            on relabelled_markets.market_id = tokens.condition_id
+        inner join equity
+            on tokens.token_id = equity.token_id
 
     ),
 
-    -- gathered first: DuckDB would otherwise join every position before this filter
     rewritten_equity as {{ 'materialized' if target.type == 'duckdb' }} (
 
         select equity.*
@@ -161,7 +157,8 @@ metadata_loads as (
 
 {% endif %}
 
-positions as (
+-- materialized: joined below on its computed market id
+positions as materialized (
 
     select
         equity.trader_address,
