@@ -93,48 +93,44 @@ settled_states as (
 ),
 
 -- the others are in the state before their first event after it (none when that is their
--- first event: no state yet); only the events after each instant are read
-next_events as (
-
-    select
-        instants.instant_name,
-        ledger.trader_address,
-        ledger.token_id,
-        min(ledger.event_seq) as event_seq
-    from {{ ref('int_position_events_folded') }} as ledger
-    inner join instants
-        on ledger.event_epoch > instants.mark_at_epoch
-    {% if is_incremental() -%}
-        where exists (
-            select 1
-            from positions
-            where
-                positions.trader_address = ledger.trader_address
-                and positions.token_id = ledger.token_id
-        )
-    {% endif -%}
-    group by instants.instant_name, ledger.trader_address, ledger.token_id
-
-),
-
--- the ledger of those positions only, so the lookup below hashes their events, not all
-moving_ledger as (
+-- first event: no state yet), which the ledger keeps on that event's row; only the events
+-- after the longest window began are read
+ledger_after as {{ 'materialized' if target.type == 'duckdb' }} (
 
     select
         ledger.trader_address,
         ledger.token_id,
         ledger.event_seq,
-        ledger.shares_units,
-        ledger.avg_price_e18,
-        ledger.realized_pnl_e24
+        ledger.event_epoch,
+        ledger.shares_before_units,
+        ledger.avg_price_before_e18,
+        ledger.realized_pnl_e24 - ledger.realized_delta_e24 as realized_pnl_before_e24
     from {{ ref('int_position_events_folded') }} as ledger
-    where exists (
-        select 1
-        from next_events
-        where
-            next_events.trader_address = ledger.trader_address
-            and next_events.token_id = ledger.token_id
-    )
+    where
+        ledger.event_epoch > (select min(mark_at_epoch) from instants)
+        {% if is_incremental() -%}
+            and exists (
+                select 1
+                from positions
+                where
+                    positions.trader_address = ledger.trader_address
+                    and positions.token_id = ledger.token_id
+            )
+        {%- endif %}
+
+),
+
+next_events as (
+
+    select
+        instants.instant_name,
+        ledger_after.trader_address,
+        ledger_after.token_id,
+        min(ledger_after.event_seq) as event_seq
+    from ledger_after
+    inner join instants
+        on ledger_after.event_epoch > instants.mark_at_epoch
+    group by instants.instant_name, ledger_after.trader_address, ledger_after.token_id
 
 ),
 
@@ -142,18 +138,19 @@ moving_states as (
 
     select
         next_events.instant_name,
-        ledger.trader_address,
-        ledger.token_id,
-        ledger.shares_units,
-        ledger.avg_price_e18,
-        ledger.realized_pnl_e24,
+        ledger_after.trader_address,
+        ledger_after.token_id,
+        ledger_after.shares_before_units as shares_units,
+        ledger_after.avg_price_before_e18 as avg_price_e18,
+        ledger_after.realized_pnl_before_e24 as realized_pnl_e24,
         false as is_frozen
     from next_events
-    inner join moving_ledger as ledger
+    inner join ledger_after
         on
-            next_events.trader_address = ledger.trader_address
-            and next_events.token_id = ledger.token_id
-            and next_events.event_seq - 1 = ledger.event_seq
+            next_events.trader_address = ledger_after.trader_address
+            and next_events.token_id = ledger_after.token_id
+            and next_events.event_seq = ledger_after.event_seq
+    where next_events.event_seq > 1
 
 ),
 

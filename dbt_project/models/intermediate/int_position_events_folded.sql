@@ -13,7 +13,7 @@
 }}
 
 -- The position ledger: each position's events folded in order, one row per event with the
--- position's state after it. Path-dependent (sells are capped at the held shares, the average
+-- position's state before and after it. Path-dependent (sells are capped at the held shares, the average
 -- cost moves with each buy), so it is a sequential fold: a recursive CTE that advances every
 -- position by one event per step.
 --
@@ -179,6 +179,8 @@ ledger as (
         cast(null as timestamp with time zone) as extracted_at,
         {{ to_int(0) }} as quantity_applied_units,
         {{ to_int(0) }} as realized_delta_e24,
+        cast(null as {{ int_type() }}) as shares_before_units,
+        cast(null as {{ int_type() }}) as avg_price_before_e18,
         shares_units,
         avg_price_e18,
         realized_pnl_e24
@@ -201,6 +203,8 @@ ledger as (
         events.extracted_at,
         {{ applied }} as quantity_applied_units,
         {{ realized_delta }} as realized_delta_e24,
+        ledger.shares_units as shares_before_units,
+        ledger.avg_price_e18 as avg_price_before_e18,
         case
             when events.is_increase then ledger.shares_units + {{ applied }}
             else ledger.shares_units - {{ applied }}
@@ -241,6 +245,8 @@ select
     cash_e24,
     fill_usdc_units,
     realized_delta_e24,
+    shares_before_units,
+    avg_price_before_e18,
     shares_units,
     avg_price_e18,
     realized_pnl_e24,

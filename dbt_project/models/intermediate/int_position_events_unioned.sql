@@ -82,6 +82,31 @@ tokens as (
 
     ),
 
+    -- every event of those positions lies at or after history_from: each is a stored event
+    -- of theirs or derives from a fill that landed since (splits, merges, redemptions and
+    -- conversion legs are read whole above). A scalar bound lets the scans of the fills and
+    -- of the stored events skip the row groups of older history: DuckDB has no index to look
+    -- a position's rows up by, and the tables grow in time order.
+    history_from as (
+
+        select min(event_epoch) as event_epoch
+        from (
+            select stored.event_epoch
+            from {{ this }} as stored
+            inner join changed_positions
+                on
+                    stored.trader_address = changed_positions.trader_address
+                    and stored.token_id = changed_positions.token_id
+            union all
+            select new_fills.filled_at_epoch
+            from {{ ref('int_fills_attributed') }} as new_fills
+            where new_fills.extracted_at > (
+                select coalesce(max(extracted_at), {{ epoch_to_timestamptz(0) }}) from {{ this }}
+            )
+        ) as position_epochs
+
+    ),
+
     fills as (
 
         select all_fills.*
@@ -90,6 +115,7 @@ tokens as (
             on
                 all_fills.trader_address = changed_positions.trader_address
                 and all_fills.token_id = changed_positions.token_id
+        where all_fills.filled_at_epoch >= (select history_from.event_epoch from history_from)
 
     ),
 
@@ -413,6 +439,7 @@ position_events as (
             on
                 stored.trader_address = changed_positions.trader_address
                 and stored.token_id = changed_positions.token_id
+        where stored.event_epoch >= (select history_from.event_epoch from history_from)
 
     )
 {%- endif %},

@@ -85,7 +85,10 @@ same_day_fills as (
         on
             fills.filled_at_epoch >= instants.day_start_epoch
             and fills.filled_at_epoch <= instants.mark_at_epoch
-    where fills.price_e18 is not null
+    where
+        fills.price_e18 is not null
+        -- a scalar bound on the column itself: the scan skips the older history
+        and fills.filled_at_epoch >= (select min(instants.day_start_epoch) from instants)
 
 ),
 

@@ -24,7 +24,9 @@
 
 with
 
-fills as (
+-- not materialized: each read below takes only the fills it needs (DuckDB would otherwise
+-- compute the CTE over every fill once, before any filter reaches it)
+fills as not materialized (
 
     select
         token_id,
@@ -103,6 +105,10 @@ watermark as (
             on
                 fills.token_id = recomputed_tokens.token_id
                 and fills.day_start_epoch >= recomputed_tokens.from_day_start_epoch
+        -- a scalar bound on the column itself: the scan skips the older history
+        where fills.filled_at_epoch >= (
+            select min(recomputed_tokens.from_day_start_epoch) from recomputed_tokens
+        )
 
     ),
 

@@ -134,15 +134,22 @@ watermark as (
     ),
 
     -- the state each position enters the recomputed days with: its final state when untouched
-    -- since (its only row here), else the state before its first recomputed event
+    -- since (its only row here), else the state before its first recomputed event (the ledger
+    -- keeps it on the event's row: looking up the row before would hash the whole ledger). Any
+    -- epoch before the trader's first recomputed day places it: no day before that is recomputed.
     first_recomputed_events as (
 
         select
             trader_address,
             token_id,
-            min(event_seq) as event_seq
+            event_seq,
+            start_day_start_epoch,
+            shares_before_units,
+            avg_price_before_e18,
+            row_number() over (
+                partition by trader_address, token_id order by event_seq
+            ) as recomputed_rank
         from recomputed_ledger
-        group by trader_address, token_id
 
     ),
 
@@ -163,18 +170,14 @@ watermark as (
         where summaries.shares_units > 0
         union all
         select
-            entry.trader_address,
-            entry.token_id,
-            entry.event_seq,
-            entry.event_epoch,
-            entry.shares_units,
-            entry.avg_price_e18
+            trader_address,
+            token_id,
+            event_seq - 1 as event_seq,
+            start_day_start_epoch - 1 as event_epoch,
+            shares_before_units as shares_units,
+            avg_price_before_e18 as avg_price_e18
         from first_recomputed_events
-        inner join {{ ref('int_position_events_folded') }} as entry
-            on
-                first_recomputed_events.trader_address = entry.trader_address
-                and first_recomputed_events.token_id = entry.token_id
-                and first_recomputed_events.event_seq - 1 = entry.event_seq
+        where recomputed_rank = 1
         union all
         select
             trader_address,

@@ -106,7 +106,6 @@ trader_positions as (
 
     select
         wallet_address,
-        count(distinct coalesce(condition_id, token_id)) as markets_traded,
         sum(case when status = 'open' then 1 else 0 end) as open_positions
     from positions
     group by wallet_address
@@ -117,6 +116,7 @@ trader_outcomes as (
 
     select
         trader_markets.trader_address,
+        count(*) as markets_traded,
         {{ outcome_counts(closed='trader_markets') }},
         sum(case when trader_markets.outcome = 'win' then trader_markets.total_pnl_e24 else 0 end)
             as win_pnl_e24,
@@ -231,7 +231,7 @@ select
     trader_outcomes.wins,
     trader_outcomes.losses,
     {{ win_rate('trader_outcomes.wins', 'trader_outcomes.losses') }} as win_rate,
-    trader_positions.markets_traded,
+    trader_outcomes.markets_traded,
     trader_positions.open_positions,
     {%- for name, seconds in windows() %}
         {{ money('trader_equity.total_pnl_e24 - trader_equity.start_equity_' ~ name ~ '_e24') }}
