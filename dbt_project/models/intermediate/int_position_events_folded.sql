@@ -13,9 +13,9 @@
 }}
 
 -- The position ledger: each position's events folded in order, one row per event with the
--- position's state before and after it. Path-dependent (sells are capped at the held shares, the average
--- cost moves with each buy), so it is a sequential fold: a recursive CTE that advances every
--- position by one event per step.
+-- position's state before and after it. Path-dependent (sells are capped at the held shares,
+-- the average cost moves with each buy), so it is a sequential fold: a recursive CTE that
+-- advances every position by one event per step.
 --
 -- Incremental runs resume each position from its last state that is still valid: the fold
 -- restarts at the first event number whose event differs from what was folded before (new
