@@ -254,3 +254,4 @@ select
 
 from ledger
 where event_id is not null
+{{ duckdb_time_order('event_epoch') }}
