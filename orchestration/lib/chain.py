@@ -32,7 +32,7 @@ from urllib.parse import urlsplit
 import httpx
 import orjson
 
-from orchestration.lib.errors import RequestRejected, unresolved_host
+from orchestration.lib.errors import RequestRejected, body_head, unresolved_host
 from orchestration.lib.retries import Retrier, Retryable, retry_after
 
 log = logging.getLogger(__name__)
@@ -177,10 +177,6 @@ def _result_cap(message: str) -> int | None:
 
 def _to_hex(number: int) -> str:
     return hex(number)
-
-
-def _head(body: bytes) -> str:
-    return body[:300].decode("utf-8", "replace")
 
 
 class ChainClient:
@@ -395,25 +391,25 @@ class ChainClient:
             raise Retryable(f"{type(exc).__name__}: {exc}") from exc
         status, body = response.status_code, response.content
         if status == 413:
-            raise RangeTooLarge(f"HTTP 413: {_head(body)}")
+            raise RangeTooLarge(f"HTTP 413: {body_head(body)}")
         if status in (408, 429) or status >= 500:
             raise Retryable(
-                f"HTTP {status}: {_head(body)}", retry_after(response.headers, http_date=True)
+                f"HTTP {status}: {body_head(body)}", retry_after(response.headers, http_date=True)
             )
         try:
             answer = orjson.loads(body)
         except orjson.JSONDecodeError:
             if status >= 400:
                 raise ChainRpcRejected(
-                    f"Polygon RPC {self.endpoint} answered HTTP {status}: {_head(body)}"
+                    f"Polygon RPC {self.endpoint} answered HTTP {status}: {body_head(body)}"
                 ) from None
-            raise Retryable(f"HTTP {status}, body is not JSON: {_head(body)}") from None
+            raise Retryable(f"HTTP {status}, body is not JSON: {body_head(body)}") from None
         if status >= 400:
             # Some providers send JSON-RPC errors with a 4xx: judge them by their content.
             error = answer.get("error") if isinstance(answer, dict) else None
             if not isinstance(error, dict):
                 raise ChainRpcRejected(
-                    f"Polygon RPC {self.endpoint} answered HTTP {status}: {_head(body)}"
+                    f"Polygon RPC {self.endpoint} answered HTTP {status}: {body_head(body)}"
                 )
         return answer
 

@@ -22,6 +22,12 @@ class RequestRejected(Exception):
     operator has to read."""
 
 
+def body_head(body: bytes) -> str:
+    """The start of a response body, for an error message: enough to tell an HTML error page,
+    a provider's JSON error or a truncated answer apart."""
+    return body[:300].decode("utf-8", "replace")
+
+
 def unresolved_host(exc: BaseException) -> socket.gaierror | None:
     """The resolver's answer when a connection error says the host does not exist."""
     seen: set[int] = set()

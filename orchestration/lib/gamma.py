@@ -26,7 +26,7 @@ from typing import Any
 import orjson
 import requests
 
-from orchestration.lib.errors import RequestRejected, requests_transport
+from orchestration.lib.errors import RequestRejected, body_head, requests_transport
 from orchestration.lib.retries import Retrier, Retryable, retry_after
 
 log = logging.getLogger(__name__)
@@ -112,17 +112,19 @@ class GammaClient:
         status = response.status_code
         if status in _RETRYABLE_4XX or status >= 500:
             raise Retryable(
-                f"HTTP {status}: {_head(response.content)}", retry_after(response.headers)
+                f"HTTP {status}: {body_head(response.content)}", retry_after(response.headers)
             )
         if status >= 400:
             raise GammaRejected(
                 f"Gamma API ({self.base_url}) rejected {path} {params}: HTTP {status} "
-                f"{_head(response.content)}"
+                f"{body_head(response.content)}"
             )
         try:
             return orjson.loads(response.content)
         except orjson.JSONDecodeError as exc:
-            raise Retryable(f"HTTP {status}, body is not JSON: {_head(response.content)}") from exc
+            raise Retryable(
+                f"HTTP {status}, body is not JSON: {body_head(response.content)}"
+            ) from exc
 
     # ---- listings ----------------------------------------------------------------------
 
@@ -188,7 +190,3 @@ def _batches(values: Iterable[str], size: int) -> Iterator[list[str]]:
             batch = []
     if batch:
         yield batch
-
-
-def _head(body: bytes) -> str:
-    return body[:300].decode("utf-8", "replace")

@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 import requests
 
-from orchestration.lib.errors import RequestRejected, requests_transport
+from orchestration.lib.errors import RequestRejected, body_head, requests_transport
 from orchestration.lib.retries import Retrier, Retryable, retry_after
 
 log = logging.getLogger(__name__)
@@ -123,20 +123,20 @@ class SubgraphClient:
         # Goldsky's allowance message is a short body, sometimes with a 200; data pages are not.
         if len(body) < 4096 and b"surpassed your query allowance" in body:
             raise Retryable(
-                f"HTTP {response.status_code} rate limited: {_head(body)}",
+                f"HTTP {response.status_code} rate limited: {body_head(body)}",
                 retry_after(response.headers),
             )
         status = response.status_code
         if status in _RETRYABLE_4XX or status >= 500:
-            raise Retryable(f"HTTP {status}: {_head(body)}", retry_after(response.headers))
+            raise Retryable(f"HTTP {status}: {body_head(body)}", retry_after(response.headers))
         try:
             payload = orjson.loads(body)  # pages are large: parsing is the client's main cost
         except orjson.JSONDecodeError as exc:
             if status >= 400:
                 raise SourceRejected(
-                    f"{self.name} ({self.url}) answered HTTP {status}: {_head(body)}"
+                    f"{self.name} ({self.url}) answered HTTP {status}: {body_head(body)}"
                 ) from exc
-            raise Retryable(f"HTTP {status}, body is not JSON: {_head(body)}") from exc
+            raise Retryable(f"HTTP {status}, body is not JSON: {body_head(body)}") from exc
         errors = payload.get("errors") if isinstance(payload, dict) else None
         if errors:
             message = "; ".join(str(e.get("message", e)) for e in errors)
@@ -147,10 +147,12 @@ class SubgraphClient:
                 )
             raise Retryable(f"GraphQL error: {message}")
         if status >= 400:
-            raise SourceRejected(f"{self.name} ({self.url}) answered HTTP {status}: {_head(body)}")
+            raise SourceRejected(
+                f"{self.name} ({self.url}) answered HTTP {status}: {body_head(body)}"
+            )
         data = payload.get("data") if isinstance(payload, dict) else None
         if data is None:
-            raise Retryable(f"response without data: {_head(body)}")
+            raise Retryable(f"response without data: {body_head(body)}")
         return data
 
     def meta(self) -> Meta:
@@ -161,10 +163,6 @@ class SubgraphClient:
             has_indexing_errors=bool(meta["hasIndexingErrors"]),
             deployment=str(meta.get("deployment", "")),
         )
-
-
-def _head(body: bytes) -> str:
-    return body[:300].decode("utf-8", "replace")
 
 
 def _summary(query: str) -> str:
