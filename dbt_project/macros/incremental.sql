@@ -43,8 +43,28 @@
     )) }}
 {% endmacro %}
 
+{#- The newest load among a relation's rows (max extracted_at; the epoch when it has none or
+    does not exist yet), as a timestamp literal read when the model runs: what an incremental
+    model tells the rows loaded since its last build by. A literal, not a subquery: PostgreSQL
+    plans a filter on a literal from its statistics and finds the few rows loaded since through
+    the extracted_at index, where against a subquery it assumes a third of the table and scans
+    it whole. The text form keeps the microseconds and the offset exactly on both engines. -#}
+{% macro stored_watermark(relation) %}
+    {%- set epoch = epoch_to_timestamptz(0) -%}
+    {%- if not execute or relation is none -%}
+        {{ return(epoch) }}
+    {%- endif -%}
+    {%- set newest = run_query(
+        'select cast(max(extracted_at) as ' ~ text_type() ~ ') from ' ~ relation
+    ).columns[0].values()[0] -%}
+    {%- if newest is none -%}
+        {{ return(epoch) }}
+    {%- endif -%}
+    {{ return("cast('" ~ newest ~ "' as timestamptz)") }}
+{% endmacro %}
+
 {#- The markets (conditions; a token without one is a market of its own) with a row loaded
-    after `since` (a SQL scalar: the newest load a model's stored rows have seen) in what
+    after `since` (the stored_watermark of a model's stored rows) in what
     their tokens' marks and their closing read: fills (a token's last price, a condition's
     last fill), redemptions of both eras (a condition's first one), chain resolutions and the
     condition's own loads (its tokens and payouts). A position's own events come with its

@@ -28,9 +28,7 @@
 
 {%- set loaded_after_stored -%}
     {%- if is_incremental() -%}
-        where extracted_at > (
-            select coalesce(max(extracted_at), {{ epoch_to_timestamptz(0) }}) from {{ this }}
-        )
+        where extracted_at > {{ stored_watermark(this) }}
     {%- endif -%}
 {%- endset %}
 

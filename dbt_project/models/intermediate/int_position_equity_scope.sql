@@ -20,6 +20,7 @@ select
 where 1 = 0
 
 {% else %}
+{%- set loaded = stored_watermark(stored) %}
 
 with
 
@@ -35,16 +36,9 @@ tokens as (
 
 ),
 
-loaded as (
-
-    select coalesce(max(extracted_at), {{ epoch_to_timestamptz(0) }}) as extracted_at
-    from {{ stored }}
-
-),
-
 loaded_markets as (
 
-    {{ markets_loaded_since('(select loaded.extracted_at from loaded)') }}
+    {{ markets_loaded_since(loaded) }}
 
 )
 
@@ -60,7 +54,7 @@ select
     trader_address,
     token_id
 from summaries
-where extracted_at > (select loaded.extracted_at from loaded)
+where extracted_at > {{ loaded }}
 
 union
 

@@ -49,13 +49,7 @@ events as (
 ),
 
 {% if is_incremental() %}
-
-    watermark as (
-
-        select coalesce(max(extracted_at), {{ epoch_to_timestamptz(0) }}) as extracted_at
-        from {{ this }}
-
-    ),
+    {%- set loaded = stored_watermark(this) %}
 
     -- only positions with event rows rebuilt since the last fold can differ from it. The
     -- event table itself, not the events CTE: with hash joins off (see prefer_index_lookups)
@@ -66,7 +60,7 @@ events as (
             events.trader_address,
             events.token_id
         from {{ ref('int_position_events_unioned') }} as events
-        where events.extracted_at > (select watermark.extracted_at from watermark)
+        where events.extracted_at > {{ loaded }}
 
     ),
 
@@ -75,9 +69,8 @@ events as (
 
         select
             events.*,
-            events.extracted_at > watermark.extracted_at as is_rebuilt
+            events.extracted_at > {{ loaded }} as is_rebuilt
         from {{ ref('int_position_events_unioned') }} as events
-        cross join watermark
         inner join candidate_positions
             on
                 events.trader_address = candidate_positions.trader_address

@@ -24,6 +24,7 @@ select
 where 1 = 0
 
 {% else %}
+{%- set loaded = stored_watermark(stored) %}
 
 with
 
@@ -45,21 +46,13 @@ conversion_legs as (
 
 ),
 
-watermark as (
-
-    select coalesce(max(extracted_at), {{ epoch_to_timestamptz(0) }}) as extracted_at
-    from {{ stored }}
-
-),
-
 changed_tokens as (
 
     select
         tokens.token_id,
         tokens.condition_id
     from tokens
-    cross join watermark
-    where tokens.extracted_at > watermark.extracted_at
+    where tokens.extracted_at > {{ loaded }}
 
 ),
 
@@ -69,8 +62,7 @@ changed_activity as (
         operations.trader_address,
         operations.condition_id
     from operations
-    cross join watermark
-    where operations.extracted_at > watermark.extracted_at
+    where operations.extracted_at > {{ loaded }}
     union
     select
         operations.trader_address,
@@ -81,19 +73,18 @@ changed_activity as (
 
 )
 
--- the table and a scalar watermark: PostgreSQL reads the new fills by index
+-- the table itself: PostgreSQL reads the new fills by index
 select
     new_fills.trader_address,
     new_fills.token_id
 from {{ ref('int_fills_attributed') }} as new_fills
-where new_fills.extracted_at > (select watermark.extracted_at from watermark)
+where new_fills.extracted_at > {{ loaded }}
 union
 select
     new_legs.trader_address,
     new_legs.token_id
 from conversion_legs as new_legs
-cross join watermark
-where new_legs.extracted_at > watermark.extracted_at
+where new_legs.extracted_at > {{ loaded }}
 union
 -- a fill or conversion event takes only its condition from the tokens: its position changes
 -- when that does (a resolution alone changes the condition's splits, merges, redemptions)

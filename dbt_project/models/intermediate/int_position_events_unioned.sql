@@ -100,9 +100,7 @@ tokens as (
             union all
             select new_fills.filled_at_epoch
             from {{ ref('int_fills_attributed') }} as new_fills
-            where new_fills.extracted_at > (
-                select coalesce(max(extracted_at), {{ epoch_to_timestamptz(0) }}) from {{ this }}
-            )
+            where new_fills.extracted_at > {{ stored_watermark(this) }}
         ) as position_epochs
 
     ),

@@ -34,22 +34,16 @@ fills as (
 ),
 
 {% if is_incremental() %}
+    {%- set loaded = stored_watermark(this) %}
 
-    loaded as (
-
-        select coalesce(max(extracted_at), {{ epoch_to_timestamptz(0) }}) as extracted_at
-        from {{ this }}
-
-    ),
-
-    -- the ledger table and a scalar watermark: PostgreSQL reads the rebuilt rows by index
+    -- the ledger table itself: PostgreSQL reads the rebuilt rows by index
     changed_positions as (
 
         select distinct
             rebuilt.trader_address,
             rebuilt.token_id
         from {{ ref('int_position_events_folded') }} as rebuilt
-        where rebuilt.extracted_at > (select loaded.extracted_at from loaded)
+        where rebuilt.extracted_at > {{ loaded }}
 
     ),
 

@@ -50,13 +50,7 @@ watermark as (
 ),
 
 {% if is_incremental() %}
-
-    loaded as (
-
-        select coalesce(max(extracted_at), {{ epoch_to_timestamptz(0) }}) as extracted_at
-        from {{ this }}
-
-    ),
+    {%- set loaded = stored_watermark(this) %}
 
     -- the first day to recompute per token: its earliest new fill, else the first new day
     recomputed_tokens as (
@@ -69,8 +63,7 @@ watermark as (
                 fills.token_id,
                 fills.day_start_epoch as from_day_start_epoch
             from fills
-            cross join loaded
-            where fills.extracted_at > loaded.extracted_at
+            where fills.extracted_at > {{ loaded }}
             union all
             select
                 token_id,

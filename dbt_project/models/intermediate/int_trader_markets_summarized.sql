@@ -38,13 +38,7 @@ equity as (
 ),
 
 {% if is_incremental() %}
-
-    loaded as (
-
-        select coalesce(max(extracted_at), {{ epoch_to_timestamptz(0) }}) as extracted_at
-        from {{ this }}
-
-    ),
+    {%- set loaded = stored_watermark(this) %}
 
     rewritten_markets as (
 
@@ -54,7 +48,7 @@ equity as (
         from equity as rewritten
         left join {{ ref('int_outcome_tokens_enumerated') }} as tokens
             on rewritten.token_id = tokens.token_id
-        where rewritten.extracted_at > (select loaded.extracted_at from loaded)
+        where rewritten.extracted_at > {{ loaded }}
 
     ),
 

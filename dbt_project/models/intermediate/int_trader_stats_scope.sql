@@ -28,6 +28,7 @@ select
 where 1 = 0
 
 {% else %}
+{%- set loaded = stored_watermark(stored) %}
 
 with
 
@@ -74,13 +75,6 @@ chain_resolutions as (
 
 ),
 
-loaded as (
-
-    select coalesce(max(extracted_at), {{ epoch_to_timestamptz(0) }}) as extracted_at
-    from {{ stored }}
-
-),
-
 -- the ledger table itself: PostgreSQL finds the rebuilt rows through its extracted_at index
 rebuilt_ledger_starts as (
 
@@ -89,7 +83,7 @@ rebuilt_ledger_starts as (
         {{ epoch_to_day_start('min(rebuilt.event_epoch)') }}
             as from_day_start_epoch
     from {{ ref('int_position_events_folded') }} as rebuilt
-    where rebuilt.extracted_at > (select loaded.extracted_at from loaded)
+    where rebuilt.extracted_at > {{ loaded }}
     group by rebuilt.trader_address
 
 ),
@@ -100,8 +94,7 @@ changed_closes as (
         prices.token_id,
         min(prices.day_start_epoch) as from_day_start_epoch
     from prices
-    cross join loaded
-    where prices.extracted_at > loaded.extracted_at
+    where prices.extracted_at > {{ loaded }}
     group by prices.token_id
 
 ),
@@ -113,12 +106,11 @@ previous_first_redemptions as (
         redemptions.condition_id,
         min(
             case
-                when redemptions.extracted_at <= loaded.extracted_at
+                when redemptions.extracted_at <= {{ loaded }}
                     then redemptions.redeemed_at_epoch
             end
         ) as first_redemption_epoch
     from redemptions
-    cross join loaded
     group by redemptions.condition_id
 
 ),
@@ -129,12 +121,11 @@ previous_chain_resolutions as (
         chain_resolutions.condition_id,
         min(
             case
-                when chain_resolutions.extracted_at <= loaded.extracted_at
+                when chain_resolutions.extracted_at <= {{ loaded }}
                     then chain_resolutions.resolved_at_epoch
             end
         ) as resolved_at_epoch
     from chain_resolutions
-    cross join loaded
     group by chain_resolutions.condition_id
 
 ),
@@ -143,12 +134,11 @@ previous_last_fills as (
 
     select
         tokens.condition_id,
-        max(case when fills.extracted_at <= loaded.extracted_at then fills.filled_at_epoch end)
+        max(case when fills.extracted_at <= {{ loaded }} then fills.filled_at_epoch end)
             as last_fill_epoch
     from market_fills as fills
     inner join tokens
         on fills.token_id = tokens.token_id
-    cross join loaded
     group by tokens.condition_id
 
 ),
@@ -157,8 +147,7 @@ reloaded_conditions as (
 
     select distinct tokens.condition_id
     from tokens
-    cross join loaded
-    where tokens.extracted_at > loaded.extracted_at
+    where tokens.extracted_at > {{ loaded }}
 
 ),
 

@@ -87,13 +87,7 @@ metadata_loads as (
 ),
 
 {% if is_incremental() %}
-
-    loaded as (
-
-        select coalesce(max(extracted_at), {{ epoch_to_timestamptz(0) }}) as extracted_at
-        from {{ this }}
-
-    ),
+    {%- set loaded = stored_watermark(this) %}
 
     rewritten_markets as (
 
@@ -101,7 +95,7 @@ metadata_loads as (
             trader_address,
             market_id
         from trader_markets
-        where extracted_at > (select loaded.extracted_at from loaded)
+        where extracted_at > {{ loaded }}
 
     ),
 
@@ -113,12 +107,12 @@ metadata_loads as (
         left join gamma_events
             on gamma_markets.event_id = gamma_events.event_id
         where
-            gamma_markets.extracted_at > (select loaded.extracted_at from loaded)
-            or gamma_events.extracted_at > (select loaded.extracted_at from loaded)
+            gamma_markets.extracted_at > {{ loaded }}
+            or gamma_events.extracted_at > {{ loaded }}
             or exists (
                 select 1
                 from gamma_tags
-                where gamma_tags.extracted_at > (select loaded.extracted_at from loaded)
+                where gamma_tags.extracted_at > {{ loaded }}
             )
 
     ),
