@@ -99,6 +99,15 @@ changed_closes as (
 
 ),
 
+-- the conditions with a row loaded since in what resolved_at is computed from: any other's
+-- stands as at the last run, so only these are recomputed as they stood then (a scan of every
+-- fill and redemption ever loaded otherwise)
+loaded_conditions as (
+
+    {{ markets_loaded_since(loaded) }}
+
+),
+
 -- resolved_at as it stood at the last run: from the events that had landed by then
 previous_first_redemptions as (
 
@@ -111,6 +120,8 @@ previous_first_redemptions as (
             end
         ) as first_redemption_epoch
     from redemptions
+    inner join loaded_conditions
+        on redemptions.condition_id = loaded_conditions.market_id
     group by redemptions.condition_id
 
 ),
@@ -126,6 +137,8 @@ previous_chain_resolutions as (
             end
         ) as resolved_at_epoch
     from chain_resolutions
+    inner join loaded_conditions
+        on chain_resolutions.condition_id = loaded_conditions.market_id
     group by chain_resolutions.condition_id
 
 ),
@@ -139,6 +152,8 @@ previous_last_fills as (
     from market_fills as fills
     inner join tokens
         on fills.token_id = tokens.token_id
+    inner join loaded_conditions
+        on tokens.condition_id = loaded_conditions.market_id
     group by tokens.condition_id
 
 ),
@@ -153,7 +168,7 @@ reloaded_conditions as (
 
 -- a condition's marks can change from the earlier of its resolved_at before and after:
 -- before that both use fill prices (a condition not resolved before only moves from the
--- new one). Payouts only come with a re-load of the condition.
+-- new one). Payouts only come with a re-load of the condition (one of loaded_conditions).
 moved_resolutions as (
 
     select
@@ -168,6 +183,8 @@ moved_resolutions as (
             )
         ) as from_epoch
     from conditions
+    inner join loaded_conditions
+        on conditions.condition_id = loaded_conditions.market_id
     left join reloaded_conditions
         on conditions.condition_id = reloaded_conditions.condition_id
     left join previous_chain_resolutions
