@@ -142,3 +142,19 @@
         order by {{ column }}
     {%- endif -%}
 {%- endmacro %}
+
+{#- pre-hook of int_conditions_resolved: a refresh rewrites the conditions with a row loaded
+    since, and a condition whose preparation goes (a chain reorganisation) has none left to
+    load: its stored row goes here. -#}
+{% macro drop_unenumerated_conditions() %}
+    {%- if is_incremental() -%}
+        delete from {{ this }}
+        where condition_id not in (
+            select tokens.condition_id
+            from {{ ref('int_outcome_tokens_enumerated') }} as tokens
+            where tokens.condition_id is not null
+        )
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{% endmacro %}

@@ -95,6 +95,7 @@ def _snapshot(wh: Warehouse) -> dict[str, list[tuple]]:
             f"intermediate.{m}"
             for m in (
                 "int_fills_attributed",
+                "int_conditions_resolved",
                 "int_position_events_unioned",
                 "int_position_events_folded",
                 "int_token_prices_daily",
@@ -203,6 +204,14 @@ def test_incremental_refresh_equals_full_rebuild(engine, make_warehouse, increme
     # what an extraction lands: the rows new or changed since the first load
     refreshed.load(_changed_rows(early, late), ds.head_block)
     refreshed.dbt("build", label="incremental build")
+    # positions that can still move are written only where a row changed: some keep theirs
+    (kept,) = refreshed.query(
+        "select count(distinct e.trader_address || e.token_id) as positions"
+        " from intermediate.int_position_equity_windowed e"
+        " where not e.is_frozen and e.extracted_at"
+        " < (select max(extracted_at) from intermediate.int_position_equity_windowed)"
+    )
+    assert kept["positions"] > 0
 
     rebuilt = make_warehouse(engine, "full")
     rebuilt.load(late, ds.head_block)

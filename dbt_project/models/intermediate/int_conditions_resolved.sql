@@ -1,6 +1,24 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='condition_id',
+        on_schema_change='fail',
+        pre_hook="{{ drop_unenumerated_conditions() }}",
+        indexes=postgres_indexes([
+            {'columns': ['condition_id'], 'unique': true},
+        ]),
+    )
+}}
+
 -- Resolution per condition. resolved_at is the block time of its ConditionResolution where the
 -- chain source has one, else the first redemption of the condition (by anyone), else its last
 -- fill (by anyone); from then on its tokens are marked at their payout.
+-- Incremental runs recompute the conditions with a row loaded since (markets_loaded_since):
+-- every input of a condition's row is one of its own rows. A condition's fills are found by
+-- its tokens (int_order_fills_unioned's token index on PostgreSQL), not by scanning them all.
+
+{%- set loaded = stored_watermark(this) if is_incremental() %}
 
 with
 
@@ -41,11 +59,26 @@ chain_resolutions as (
 conditions as (
 
     select
-        condition_id,
-        max(outcome_count) as outcome_count,
-        bool_or(is_resolved) as is_resolved
+        tokens.condition_id,
+        max(tokens.outcome_count) as outcome_count,
+        bool_or(tokens.is_resolved) as is_resolved
     from tokens
-    group by condition_id
+    {% if is_incremental() -%}
+        inner join ({{ markets_loaded_since(loaded) }}) as loaded_markets
+            on tokens.condition_id = loaded_markets.market_id
+    {% endif -%}
+    group by tokens.condition_id
+
+),
+
+condition_tokens as (
+
+    select
+        tokens.condition_id,
+        tokens.token_id
+    from tokens
+    inner join conditions
+        on tokens.condition_id = conditions.condition_id
 
 ),
 
@@ -55,7 +88,7 @@ last_fills as (
         tokens.condition_id,
         max(fills.filled_at_epoch) as last_fill_epoch
     from fills
-    inner join tokens
+    inner join condition_tokens as tokens
         on fills.token_id = tokens.token_id
     group by tokens.condition_id
 
@@ -64,10 +97,12 @@ last_fills as (
 first_redemptions as (
 
     select
-        condition_id,
-        min(redeemed_at_epoch) as first_redemption_epoch
+        redemptions.condition_id,
+        min(redemptions.redeemed_at_epoch) as first_redemption_epoch
     from redemptions
-    group by condition_id
+    inner join conditions
+        on redemptions.condition_id = conditions.condition_id
+    group by redemptions.condition_id
 
 )
 
@@ -87,7 +122,8 @@ select
                     last_fills.last_fill_epoch,
                     0
                 )
-    end as resolved_at_epoch
+    end as resolved_at_epoch,
+    {{ newest_position_load() }} as extracted_at
 
 from conditions
 left join first_redemptions

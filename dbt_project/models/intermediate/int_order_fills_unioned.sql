@@ -8,6 +8,7 @@
             {'columns': ['fill_id'], 'unique': true},
             {'columns': ['extracted_at']},
             {'columns': ['filled_at_epoch']},
+            {'columns': ['token_id', 'filled_at_epoch']},
         ]),
     )
 }}
