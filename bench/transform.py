@@ -87,18 +87,18 @@ class World:
 def cut_world(name: str, new: int, **options) -> World:
     started = time.perf_counter()
     dataset = generate("bench", **options)
-    fills = dataset.table(ORDER_FILLED_EVENTS.subgraph, ORDER_FILLED_EVENTS.graphql_type)
-    timestamp = fills.getter("timestamp")
-    times = sorted(timestamp(r) for r in fills.visible_rows(dataset.head_block))
+    tables = {e.table: dataset.table(e.subgraph, e.graphql_type) for e in ENTITIES}
+    visible = {t: table.visible_rows(dataset.head_block) for t, table in tables.items()}
+    fills = ORDER_FILLED_EVENTS.table
+    timestamp = tables[fills].getter("timestamp")
+    times = sorted(timestamp(r) for r in visible[fills])
     cut_block = dataset.chain.block_at(int(times[-new])) - 1
     early, late = {}, {}
-    for entity in ENTITIES:
-        table = dataset.table(entity.subgraph, entity.graphql_type)
-        early[entity.table] = table.visible_rows(cut_block)
-        before = set(early[entity.table])
-        late[entity.table] = [r for r in table.visible_rows(dataset.head_block) if r not in before]
-    table = ORDER_FILLED_EVENTS.table
-    world = World(name, dataset, cut_block, early, late, len(times), len(late[table]))
+    for t, rows in visible.items():
+        early[t] = tables[t].visible_rows(cut_block)
+        before = set(early[t])
+        late[t] = [r for r in rows if r not in before]
+    world = World(name, dataset, cut_block, early, late, len(times), len(late[fills]))
     days = options["days"]
     print(
         f"{name} world: {world.fills:,} fills over {days:g} days, {options['markets']:,} markets,"
