@@ -158,3 +158,15 @@
         select 1
     {%- endif -%}
 {% endmacro %}
+
+{#- The positions (trader, token) of trader-markets: a market is its condition's tokens, or the
+    token itself while its condition is unknown. `trader_markets` names a relation or CTE with
+    trader_address and market_id. -#}
+{% macro positions_of_markets(trader_markets) %}
+    select
+        {{ trader_markets }}.trader_address,
+        coalesce(tokens.token_id, {{ trader_markets }}.market_id) as token_id
+    from {{ trader_markets }}
+    left join {{ ref('int_outcome_tokens_enumerated') }} as tokens
+        on {{ trader_markets }}.market_id = tokens.condition_id
+{% endmacro %}

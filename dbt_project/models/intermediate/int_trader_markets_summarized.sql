@@ -58,12 +58,7 @@ equity as (
         select equity.*
         from equity
         inner join (
-            select
-                rewritten_markets.trader_address,
-                coalesce(tokens.token_id, rewritten_markets.market_id) as token_id
-            from rewritten_markets
-            left join {{ ref('int_outcome_tokens_enumerated') }} as tokens
-                on rewritten_markets.market_id = tokens.condition_id
+            {{ positions_of_markets('rewritten_markets') }}
         ) as rewritten_positions
             on
                 equity.trader_address = rewritten_positions.trader_address

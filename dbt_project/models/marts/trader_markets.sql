@@ -120,12 +120,7 @@ metadata_loads as (
     -- the positions of those markets: by (trader, token), which the planners join on keys
     rewritten_positions as (
 
-        select
-            rewritten_markets.trader_address,
-            coalesce(tokens.token_id, rewritten_markets.market_id) as token_id
-        from rewritten_markets
-        left join tokens
-            on rewritten_markets.market_id = tokens.condition_id
+        {{ positions_of_markets('rewritten_markets') }}
         union
         select
             equity.trader_address,
