@@ -8,6 +8,7 @@
         indexes=postgres_indexes([
             {'columns': ['trader_address', 'token_id', 'event_seq']},
             {'columns': ['extracted_at']},
+            {'columns': ['trader_address', 'event_epoch']},
         ]),
     )
 }}

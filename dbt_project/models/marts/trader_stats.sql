@@ -82,7 +82,9 @@ watermark as (
     ),
 
     -- the earliest day any of them is recomputed from: a scalar bound that lets the scans of
-    -- the ledger, the fills and the daily closes skip what lies before it
+    -- the ledger, the fills and the daily closes skip what lies before it (DuckDB's zone
+    -- maps). PostgreSQL can read each trader's ledger and fills from its own day on through
+    -- their (trader, time) indexes.
     recomputed_from as (
 
         select min(start_day_start_epoch) as start_day_start_epoch
