@@ -122,11 +122,7 @@
                 from {{ ref('int_outcome_tokens_enumerated') }} as tokens
                 where tokens.condition_id is not null
             ))
-            or (condition_id is not null and condition_id not in (
-                select tokens.condition_id
-                from {{ ref('int_outcome_tokens_enumerated') }} as tokens
-                where tokens.condition_id is not null
-            ))
+            or (condition_id is not null and condition_id not in ({{ enumerated_conditions() }}))
     {%- else -%}
         select 1
     {%- endif -%}
@@ -143,17 +139,20 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#- The conditions whose tokens are enumerated now: a stored row of any other is gone. -#}
+{% macro enumerated_conditions() %}
+    select tokens.condition_id
+    from {{ ref('int_outcome_tokens_enumerated') }} as tokens
+    where tokens.condition_id is not null
+{% endmacro %}
+
 {#- pre-hook of int_conditions_resolved: a refresh rewrites the conditions with a row loaded
     since, and a condition whose preparation goes (a chain reorganisation) has none left to
     load: its stored row goes here. -#}
 {% macro drop_unenumerated_conditions() %}
     {%- if is_incremental() -%}
         delete from {{ this }}
-        where condition_id not in (
-            select tokens.condition_id
-            from {{ ref('int_outcome_tokens_enumerated') }} as tokens
-            where tokens.condition_id is not null
-        )
+        where condition_id not in ({{ enumerated_conditions() }})
     {%- else -%}
         select 1
     {%- endif -%}

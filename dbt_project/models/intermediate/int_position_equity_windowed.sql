@@ -183,19 +183,11 @@ states as {{ 'materialized' if target.type == 'duckdb' and is_incremental() }} (
 
 ){% if is_incremental() %},
 
--- the rows of the positions that can still move, as computed and as stored; unrealized and
--- equity follow from these columns
+-- the rows of the positions that can still move, as computed and as stored (the columns of
+-- states, in its order); unrealized and equity follow from these
 moving_rows as (
 
-    select
-        states.instant_name,
-        states.trader_address,
-        states.token_id,
-        states.shares_units,
-        states.avg_price_e18,
-        states.realized_pnl_e24,
-        states.is_frozen,
-        states.mark_e18
+    select states.*
     from states
     inner join positions
         on
