@@ -7,7 +7,7 @@
         indexes=postgres_indexes([
             {'columns': ['fill_id'], 'unique': true},
             {'columns': ['extracted_at']},
-            {'columns': ['trader_address', 'filled_at_epoch']},
+            {'columns': ['trader_address', 'token_id', 'filled_at_epoch']},
         ]),
     )
 }}
