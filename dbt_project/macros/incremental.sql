@@ -54,13 +54,50 @@
     {%- if not execute or relation is none -%}
         {{ return(epoch) }}
     {%- endif -%}
-    {%- set newest = run_query(
+    {%- set newest = query_scalar(
         'select cast(max(extracted_at) as ' ~ text_type() ~ ') from ' ~ relation
-    ).columns[0].values()[0] -%}
+    ) -%}
     {%- if newest is none -%}
         {{ return(epoch) }}
     {%- endif -%}
     {{ return("cast('" ~ newest ~ "' as timestamptz)") }}
+{% endmacro %}
+
+{#- The one value a query returns (none for null), read when the model runs (none at parse
+    time). -#}
+{% macro query_scalar(sql) %}
+    {%- if not execute -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {{ return(run_query(sql).columns[0].values()[0]) }}
+{% endmacro %}
+
+{#- The as_of (epoch) of the newest build that wrote rows to int_position_equity_windowed (its
+    rows with the newest stamp); none before any. Every position's stored rows hold at that
+    build's instants: a build rewrites each position whose rows moved. -#}
+{% macro stored_equity_as_of(relation) %}
+    {%- if not execute or relation is none -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {{ return(query_scalar(
+        "select max(as_of_epoch) from " ~ relation
+        ~ " where extracted_at = (select max(extracted_at) from " ~ relation ~ ")"
+    )) }}
+{% endmacro %}
+
+{#- A predicate: `column` lies between an instant's place at as_of `before` and at as_of
+    `after` (now and each window start; either order), i.e. a window start moved past it. False
+    when the two are equal; true when either is unknown (none). -#}
+{% macro moved_past(column, before, after) %}
+    {%- if before is none or after is none -%}
+        true
+    {%- else -%}
+        {%- set low, high = [before, after] | min, [before, after] | max -%}
+        ({{ column }} > {{ low }} and {{ column }} <= {{ high }}
+        {%- for name, seconds in windows() %}
+            or {{ column }} > {{ low - seconds }} and {{ column }} <= {{ high - seconds }}
+        {%- endfor %})
+    {%- endif -%}
 {% endmacro %}
 
 {#- The markets (conditions; a token without one is a market of its own) with a row loaded

@@ -1,16 +1,15 @@
 {{ config(materialized='ephemeral') }}
 
--- The positions whose int_position_equity_windowed rows a refresh recomputes: those not frozen
--- when it was last built (their window starts move with as_of), those with a summary rebuilt
--- since (the newest load its stored rows have seen), and every position of a market with a
--- row loaded since that its marks or its closing read (markets_loaded_since): a frozen
--- position's 'now' row holds its token's mark. A frozen position stays frozen until one of
--- these: no event since the longest window began and no share left or resolved before, as
--- the window starts only move later.
--- must_rewrite: its summary or its market changed, so its rows are written (what reads them
--- downstream changed with them). A position in scope only because it can still move is
--- written only where a row of it changed: a window start that moved a few minutes rarely
--- passes an event or a fill of its token.
+-- The positions whose int_position_equity_windowed rows a refresh rewrites: those with a
+-- summary rebuilt since (the newest load its stored rows have seen), every position of a
+-- market with a row loaded since that its marks or its closing read (markets_loaded_since): a
+-- frozen position's 'now' row holds its token's mark, and those not frozen that a window start
+-- moved past something of theirs since the build their rows hold at (stored_equity_as_of).
+-- With no new load, a position's state and mark at an instant change only when the instant
+-- passes one of its events, a priced fill of its token (the mark is the last one at or before
+-- it) or its condition's resolution; passing its last event or the resolution is also what
+-- freezes it. A refresh a few minutes later passes few of them, so the positions that can
+-- still move (~190,000 at either bench size) are mostly left as stored.
 -- Before the model's first build there is nothing to compare with and no position here.
 
 {%- set stored = stored_relation('int_position_equity_windowed') %}
@@ -20,12 +19,13 @@
 
 select
     cast(null as {{ dbt.type_string() }}) as trader_address,
-    cast(null as {{ dbt.type_string() }}) as token_id,
-    cast(null as boolean) as must_rewrite
+    cast(null as {{ dbt.type_string() }}) as token_id
 where 1 = 0
 
 {% else %}
 {%- set loaded = stored_watermark(stored) %}
+{%- set stored_as_of = stored_equity_as_of(stored) %}
+{%- set as_of = query_scalar('select as_of_epoch from ' ~ ref('int_event_times_summarized')) %}
 
 with
 
@@ -47,30 +47,81 @@ loaded_markets as (
 
 ),
 
-positions as (
+-- the positions with an event a window start moved past
+passed_events as (
+
+    select distinct
+        trader_address,
+        token_id
+    from {{ ref('int_position_events_folded') }}
+    where {{ moved_past('event_epoch', stored_as_of, as_of) }}
+
+),
+
+-- the tokens whose mark at a window start may have moved: a priced fill or the resolution
+-- passed
+passed_marks as (
+
+    select token_id
+    from {{ ref('int_order_fills_unioned') }}
+    where price_e18 is not null and {{ moved_past('filled_at_epoch', stored_as_of, as_of) }}
+
+    union
+
+    select tokens.token_id
+    from {{ ref('int_conditions_resolved') }} as conditions
+    inner join tokens
+        on conditions.condition_id = tokens.condition_id
+    where
+        conditions.is_resolved
+        and {{ moved_past('conditions.resolved_at_epoch', stored_as_of, as_of) }}
+
+),
+
+-- the stored positions not frozen (a row an instant; the unions below keep one)
+moving as (
 
     select
         trader_address,
-        token_id,
-        false as must_rewrite
+        token_id
     from {{ stored }}
     where not is_frozen
 
-    union all
+),
+
+positions as (
+
+    select
+        moving.trader_address,
+        moving.token_id
+    from moving
+    inner join passed_events
+        on
+            moving.trader_address = passed_events.trader_address
+            and moving.token_id = passed_events.token_id
+
+    union
+
+    select
+        moving.trader_address,
+        moving.token_id
+    from moving
+    inner join passed_marks
+        on moving.token_id = passed_marks.token_id
+
+    union
 
     select
         trader_address,
-        token_id,
-        true
+        token_id
     from summaries
     where extracted_at > {{ loaded }}
 
-    union all
+    union
 
     select
         summaries.trader_address,
-        summaries.token_id,
-        true
+        summaries.token_id
     from summaries
     left join tokens
         on summaries.token_id = tokens.token_id
@@ -81,9 +132,7 @@ positions as (
 
 select
     trader_address,
-    token_id,
-    bool_or(must_rewrite) as must_rewrite
+    token_id
 from positions
-group by trader_address, token_id
 
 {% endif %}

@@ -20,10 +20,10 @@
 -- instant, having had no event since the longest window began and, since then, no share
 -- left or its condition resolved (marked at the payout). Most of a long history is frozen,
 -- so the table grows with the positions that can still move, not four rows a position.
--- Incremental runs recompute the positions of int_position_equity_scope: the ones that can
--- still move, and those whose events or marks changed since. They write those whose summary
--- or market changed (must_rewrite) and, of the others, the ones with a row that changed: the
--- rows' extracted_at tells the models downstream which positions moved.
+-- Incremental runs rewrite the positions of int_position_equity_scope: those whose events or
+-- marks changed since, or that a window start moved past an event, a fill or a resolution of.
+-- The rows' extracted_at tells the models downstream which positions moved; as_of_epoch
+-- which instants the stored rows hold at.
 
 with
 
@@ -60,7 +60,7 @@ positions as (
                 and conditions.resolved_at_epoch <= longest_window.start_epoch,
                 false
             )
-        ) as is_frozen{{ ',\n        scope.must_rewrite' if is_incremental() }}
+        ) as is_frozen
     from summaries
     {% if is_incremental() -%}
         inner join {{ ref('int_position_equity_scope') }} as scope
@@ -164,7 +164,7 @@ states_at_instants as (
 
 ),
 
-states as {{ 'materialized' if target.type == 'duckdb' and is_incremental() }} (
+states as (
 
     select
         states_at_instants.instant_name,
@@ -181,62 +181,7 @@ states as {{ 'materialized' if target.type == 'duckdb' and is_incremental() }} (
             states_at_instants.instant_name = marks.instant_name
             and states_at_instants.token_id = marks.token_id
 
-){% if is_incremental() %},
-
--- the rows of the positions that can still move, as computed and as stored (the columns of
--- states, in its order); unrealized and equity follow from these
-moving_rows as (
-
-    select states.*
-    from states
-    inner join positions
-        on
-            states.trader_address = positions.trader_address
-            and states.token_id = positions.token_id
-    where not positions.must_rewrite
-
-),
-
-stored_rows as (
-
-    select
-        stored.instant_name,
-        stored.trader_address,
-        stored.token_id,
-        stored.shares_units,
-        stored.avg_price_e18,
-        stored.realized_pnl_e24,
-        stored.is_frozen,
-        stored.mark_e18
-    from {{ this }} as stored
-    inner join positions
-        on
-            stored.trader_address = positions.trader_address
-            and stored.token_id = positions.token_id
-    where not positions.must_rewrite
-
-),
-
-written_positions as (
-
-    select
-        trader_address,
-        token_id
-    from positions
-    where must_rewrite
-
-    union
-
-    select
-        trader_address,
-        token_id
-    from (
-        (select * from moving_rows except select * from stored_rows)
-        union all
-        (select * from stored_rows except select * from moving_rows)
-    ) as changed_rows
-
-){% endif %}
+)
 
 select
     states.instant_name,
@@ -250,12 +195,7 @@ select
     states.realized_pnl_e24
     + states.shares_units * (states.mark_e18 - states.avg_price_e18) as equity_e24,
     states.is_frozen,
+    (select as_of_epoch from {{ ref('int_event_times_summarized') }}) as as_of_epoch,
     {{ newest_position_load() }} as extracted_at
 
 from states
-{% if is_incremental() -%}
-    inner join written_positions
-        on
-            states.trader_address = written_positions.trader_address
-            and states.token_id = written_positions.token_id
-{% endif -%}

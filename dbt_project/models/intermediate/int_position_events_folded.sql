@@ -9,6 +9,7 @@
             {'columns': ['trader_address', 'token_id', 'event_seq']},
             {'columns': ['extracted_at']},
             {'columns': ['trader_address', 'event_epoch']},
+            {'columns': ['event_epoch']},
         ]),
     )
 }}
