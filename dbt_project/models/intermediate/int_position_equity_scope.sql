@@ -1,15 +1,16 @@
 {{ config(materialized='ephemeral') }}
 
--- The positions whose int_position_equity_windowed rows a refresh rewrites: those with a
--- summary rebuilt since (the newest load its stored rows have seen), every position of a
--- market with a row loaded since that its marks or its closing read (markets_loaded_since): a
--- frozen position's 'now' row holds its token's mark, and those not frozen that a window start
--- moved past something of theirs since the build their rows hold at (stored_equity_as_of).
--- With no new load, a position's state and mark at an instant change only when the instant
--- passes one of its events, a priced fill of its token (the mark is the last one at or before
--- it) or its condition's resolution; passing its last event or the resolution is also what
--- freezes it. A refresh a few minutes later passes few of them, so the positions that can
--- still move (~190,000 at either bench size) are mostly left as stored.
+-- The positions whose int_position_equity_windowed rows a refresh rewrites:
+--   - those with a summary rebuilt since (the newest load its stored rows have seen);
+--   - every position of a market with a row loaded since that its marks or its closing read
+--     (markets_loaded_since), frozen or not: a frozen position's 'now' row holds its mark;
+--   - those not frozen that as_of or a window start moved past an event of theirs, a priced
+--     fill of their token or their condition's resolution since the build their rows hold at
+--     (stored_equity_as_of). With no new load, nothing else moves a position's state or mark
+--     at an instant (the mark is the last priced fill at or before it, or the payout from the
+--     resolution on), and passing its last event or its resolution is what freezes it.
+-- A refresh minutes later passes few of these, so most of the positions that can still move
+-- (~190,000 at either bench size) keep their stored rows.
 -- Before the model's first build there is nothing to compare with and no position here.
 
 {%- set stored = stored_relation('int_position_equity_windowed') %}
