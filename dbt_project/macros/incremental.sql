@@ -76,7 +76,7 @@
     rows with the newest stamp); none before any. Every position's stored rows hold at that
     build's instants: a build rewrites each position whose rows moved. -#}
 {% macro stored_equity_as_of(relation) %}
-    {%- if not execute or relation is none -%}
+    {%- if relation is none -%}
         {{ return(none) }}
     {%- endif -%}
     {{ return(query_scalar(
