@@ -24,13 +24,17 @@ are created on POLYBOARD_TEST_PG_URL (default postgres@127.0.0.1:5432) and dropp
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
+import multiprocessing
 import os
 import shutil
 import subprocess
 import tempfile
 import time
 import uuid
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,20 +75,29 @@ class Target:
 
 @dataclass
 class World:
-    """A generated world cut at the block that leaves its last `new` fills out: the rows
-    visible at the cut (`early`) and those new or changed after it (`late`), as row numbers of
-    the generator's tables, turned into served rows only while they are loaded."""
+    """A generated world cut at the block that leaves its last `new` fills out: the rows new or
+    changed after the cut (`late`, as served rows), which each refresh loads. Its rows up to
+    the cut are loaded where it is generated, in a process of its own (`generate_and_load`):
+    the generator's tables (several GiB for the long world) are gone before anything is
+    timed, and the warehouse has the machine's memory to itself."""
 
     name: str
-    dataset: object
     cut_block: int
-    early: dict[str, list[int]]
-    late: dict[str, list[int]]
+    head_block: int
+    late: dict[str, list[dict]]
     fills: int
     new_fills: int
 
 
-def cut_world(name: str, new: int, **options) -> World:
+def generate_and_load(name: str, new: int, target: Target, options: dict) -> tuple[World, float]:
+    """Generate the world and load its rows up to the cut into `target`, in a forked process
+    that frees all of the generator's memory when it ends; returns the world and the load's
+    seconds."""
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
+        return pool.submit(_generate_and_load, name, new, target, options).result()
+
+
+def _generate_and_load(name: str, new: int, target: Target, options: dict) -> tuple[World, float]:
     started = time.perf_counter()
     dataset = generate("bench", **options)
     tables = {e.table: dataset.table(e.subgraph, e.graphql_type) for e in ENTITIES}
@@ -97,41 +110,42 @@ def cut_world(name: str, new: int, **options) -> World:
     for t, rows in visible.items():
         early[t] = tables[t].visible_rows(cut_block)
         before = set(early[t])
-        late[t] = [r for r in rows if r not in before]
-    world = World(name, dataset, cut_block, early, late, len(times), len(late[fills]))
-    days = options["days"]
+        late[t] = list(served(tables[t], [r for r in rows if r not in before]))
+    world = World(name, cut_block, dataset.head_block, late, len(times), len(late[fills]))
     print(
-        f"{name} world: {world.fills:,} fills over {days:g} days, {options['markets']:,} markets,"
-        f" {options['traders']:,} traders, generated in {time.perf_counter() - started:.1f} s;"
-        f" +{world.new_fills:,} fills after block {cut_block}"
-        f" ({sum(map(len, late.values())):,} new or changed raw rows)",
+        f"{name} world: {world.fills:,} fills over {options['days']:g} days,"
+        f" {options['markets']:,} markets, {options['traders']:,} traders, generated in"
+        f" {time.perf_counter() - started:.1f} s; +{world.new_fills:,} fills after block"
+        f" {cut_block} ({sum(map(len, late.values())):,} new or changed raw rows)",
         flush=True,
     )
-    return world
+    seconds = load(target, {t: served(tables[t], early[t]) for t in tables}, cut_block)
+    return world, seconds
 
 
-def load(target: Target, world: World, rows: dict[str, list[int]], block: int) -> float:
-    """Load the rows as the extraction would: the pnl subgraph's positions only of the
-    followed wallets (the top makers by volume, chosen from the fills loaded first)."""
+def served(table, numbers: list[int]) -> Iterator[dict]:
+    """The rows of a generator's table as the subgraph serves them."""
+    getters = [(f, table.served_getter(f)) for f in table.spec.field_names]
+    for r in numbers:
+        yield {name: get(r) for name, get in getters}
+
+
+def load(target: Target, rows: dict[str, Iterable[dict]], block: int) -> float:
+    """Load each table's served rows as the extraction would: the pnl subgraph's positions
+    only of the followed wallets (the top makers by volume, chosen from the fills loaded
+    first)."""
     started = time.perf_counter()
     with target.connect() as wh:
         wh.ensure_raw_schema()
         for entity in (*(e for e in ENTITIES if e is not USER_POSITIONS), USER_POSITIONS):
-            table = world.dataset.table(entity.subgraph, entity.graphql_type)
-            getters = [(f, table.served_getter(f)) for f in table.spec.field_names]
-            numbers = rows[entity.table]
+            entity_rows = iter(rows[entity.table])
             if entity is USER_POSITIONS:
                 wallets = set(
                     followed_wallets(wh, FOLLOWED, extra=(), excluded=DEFAULT_EXCLUDED_ADDRESSES)
                 )
-                user = table.getter("user")
-                numbers = [r for r in numbers if user(r) in wallets]
+                entity_rows = (row for row in entity_rows if row["user"] in wallets)
             # in batches, as the extraction lands them: the loader's memory is capped
-            for start in range(0, len(numbers), LOAD_BATCH):
-                batch = [
-                    {name: get(r) for name, get in getters}
-                    for r in numbers[start : start + LOAD_BATCH]
-                ]
+            while batch := list(itertools.islice(entity_rows, LOAD_BATCH)):
                 wh.upsert(entity, batch, block_number=block)
     return time.perf_counter() - started
 
@@ -264,10 +278,10 @@ class Measured:
         return ordered[(len(ordered) - 1) // 2]
 
 
-def measure(world: World, engine: str, runs: int, work: Path) -> Measured:
-    snapshots = Snapshots(engine, work / world.name)
+def measure(name: str, new: int, options: dict, engine: str, runs: int, work: Path) -> Measured:
+    snapshots = Snapshots(engine, work / name)
     try:
-        seconds = load(snapshots.base, world, world.early, world.cut_block)
+        world, seconds = generate_and_load(name, new, snapshots.base, options)
         settle(snapshots.base)
         full = dbt(snapshots.base, work, "build", "--full-refresh")
         print(
@@ -282,7 +296,7 @@ def measure(world: World, engine: str, runs: int, work: Path) -> Measured:
             last = i == runs - 1
             target = snapshots.base if last else snapshots.copy(f"run{i + 1}")
             try:
-                load(target, world, world.late, world.dataset.head_block)
+                load(target, world.late, world.head_block)
                 refresh = dbt(target, work, "build")
             finally:
                 if not last:
@@ -317,18 +331,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="polyboard_bench_transform_") as tmp:
         work = Path(tmp)
         for name, scale in (("short", 1), ("long", args.growth)):
-            world = cut_world(
-                name,
-                args.new,
-                fills=args.fills * scale,
-                days=args.days * scale,
-                markets=args.markets * scale,
-                traders=args.traders,
-                market_days=args.market_days,
-            )
+            options = {
+                "fills": args.fills * scale,
+                "days": args.days * scale,
+                "markets": args.markets * scale,
+                "traders": args.traders,
+                "market_days": args.market_days,
+            }
             (work / name).mkdir()
-            measured[name] = measure(world, args.engine, args.runs, work)
-            del world  # the long world's generator tables are several GiB
+            measured[name] = measure(name, args.new, options, args.engine, args.runs, work)
 
     short, long = measured["short"], measured["long"]
     growth = long.refresh.seconds / short.refresh.seconds
