@@ -195,6 +195,29 @@
     {%- endif -%}
 {% endmacro %}
 
+{#- pre-hook of int_token_prices_daily: a token's closes end at its condition's resolution day;
+    the stored days past it go when a condition rewritten since (a resolution loaded, or moved
+    earlier) resolved before them. -#}
+{% macro drop_closes_past_resolution() %}
+    {%- if is_incremental() -%}
+        delete from {{ this }} as stored
+        where exists (
+            select 1
+            from {{ ref('int_outcome_tokens_enumerated') }} as tokens
+            inner join {{ ref('int_conditions_resolved') }} as conditions
+                on tokens.condition_id = conditions.condition_id
+            where
+                tokens.token_id = stored.token_id
+                and conditions.is_resolved
+                and conditions.extracted_at > {{ stored_watermark(this) }}
+                and stored.day_start_epoch
+                > {{ epoch_to_day_start('conditions.resolved_at_epoch') }}
+        )
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{% endmacro %}
+
 {#- The positions (trader, token) of trader-markets: a market is its condition's tokens, or the
     token itself while its condition is unknown. `trader_markets` names a relation or CTE with
     trader_address and market_id. -#}

@@ -34,7 +34,9 @@ tokens as (
 
 ),
 
-operations as (
+-- not materialized: each read below takes only the rows it needs (PostgreSQL finds those
+-- loaded since and a condition's by index) instead of every operation of the history
+operations as not materialized (
 
     select * from {{ ref('int_collateral_operations_unioned') }}
 

@@ -4,22 +4,29 @@
         incremental_strategy='delete+insert',
         unique_key=['token_id', 'day_start_epoch'],
         on_schema_change='fail',
+        pre_hook="{{ drop_closes_past_resolution() }}",
         indexes=postgres_indexes([
             {'columns': ['token_id', 'day_start_epoch'], 'unique': true},
+            {'columns': ['day_start_epoch']},
             {'columns': ['extracted_at']},
         ]),
     )
 }}
 
--- Each token's closing price on every UTC day from its first fill to the watermark: the price
--- of the last fill at or before 23:59:59 that day, whoever made it, in event order (timestamp,
--- then event_sort_key: subgraph fills by id, then chain fills by block and log index).
--- Dense, so end-of-day marks are an equality join.
+-- Each token's closing price on every UTC day from its first fill to the watermark, or to its
+-- condition's resolution day once resolved (from resolved_at on a token is marked at its
+-- payout, so later closes would never be read): the price of the last fill at or before
+-- 23:59:59 that day, whoever made it, in event order (timestamp, then event_sort_key: subgraph
+-- fills by id, then chain fills by block and log index). Dense, so end-of-day marks are an
+-- equality join; ending at the resolution keeps the table growing with the markets, not with
+-- markets x days.
 --
 -- Incremental runs recompute each token from the day of its earliest fill that landed after
 -- the newest row here (a late fill moves every close after it until the next traded day),
--- forward-filling from the stored close of the day before; every other token only gains the
--- days the watermark moved past. A recomputed row equal to the stored one keeps its stamp, so
+-- forward-filling from the stored close of the day before. A token whose closes reach the
+-- last stored day (not resolved before it) or whose condition was rewritten since gains the
+-- days from its last stored one to its last day now; the pre-hook drops the days past a
+-- resolution that moved earlier. A recomputed row equal to the stored one keeps its stamp, so
 -- trader_stats can tell which end-of-day marks changed.
 
 with
@@ -49,10 +56,58 @@ watermark as (
 
 ),
 
+-- the last day a token's closes run to: its condition's resolution day once resolved, else
+-- the watermark's
+token_last_days as (
+
+    select
+        tokens.token_id,
+        least(
+            {{ epoch_to_day_start('conditions.resolved_at_epoch') }},
+            watermark.last_day_start_epoch
+        ) as last_day_start_epoch
+    from {{ ref('int_outcome_tokens_enumerated') }} as tokens
+    inner join {{ ref('int_conditions_resolved') }} as conditions
+        on tokens.condition_id = conditions.condition_id
+    cross join watermark
+    where conditions.is_resolved
+
+),
+
 {% if is_incremental() %}
     {%- set loaded = stored_watermark(this) %}
 
-    -- the first day to recompute per token: its earliest new fill, else the first new day
+    -- the tokens whose last day may have moved later: those whose closes reach the last
+    -- stored day (the watermark's then, found through the day index), and those of a
+    -- condition rewritten since (its resolution may have moved)
+    extended_tokens as (
+
+        select token_id
+        from {{ this }}
+        where day_start_epoch = (select max(day_start_epoch) from {{ this }})
+        union
+        select tokens.token_id
+        from {{ ref('int_outcome_tokens_enumerated') }} as tokens
+        inner join {{ ref('int_conditions_resolved') }} as conditions
+            on tokens.condition_id = conditions.condition_id
+        where conditions.extracted_at > {{ loaded }}
+
+    ),
+
+    stored_last_days as (
+
+        select
+            stored.token_id,
+            max(stored.day_start_epoch) as last_day_start_epoch
+        from {{ this }} as stored
+        inner join extended_tokens
+            on stored.token_id = extended_tokens.token_id
+        group by stored.token_id
+
+    ),
+
+    -- the first day to recompute per token: its earliest new fill, else the day after its
+    -- last stored one when its last day is later now
     recomputed_tokens as (
 
         select
@@ -66,10 +121,16 @@ watermark as (
             where fills.extracted_at > {{ loaded }}
             union all
             select
-                token_id,
-                max(day_start_epoch) + 86400 as from_day_start_epoch
-            from {{ this }}
-            group by token_id
+                stored_last_days.token_id,
+                stored_last_days.last_day_start_epoch + 86400 as from_day_start_epoch
+            from stored_last_days
+            cross join watermark
+            left join token_last_days
+                on stored_last_days.token_id = token_last_days.token_id
+            where
+                stored_last_days.last_day_start_epoch < coalesce(
+                    token_last_days.last_day_start_epoch, watermark.last_day_start_epoch
+                )
         ) as starts
         group by token_id
 
@@ -180,10 +241,15 @@ token_days as (
     from token_ranges
     inner join calendar
         on token_ranges.first_day_start_epoch <= calendar.day_start_epoch
+    left join token_last_days
+        on token_ranges.token_id = token_last_days.token_id
     left join traded_days
         on
             token_ranges.token_id = traded_days.token_id
             and calendar.day_start_epoch = traded_days.day_start_epoch
+    where
+        token_last_days.last_day_start_epoch is null
+        or calendar.day_start_epoch <= token_last_days.last_day_start_epoch
 
 ),
 
