@@ -34,8 +34,9 @@ tokens as (
 
 ),
 
--- not materialized: each read below takes only the rows it needs (PostgreSQL finds those
--- loaded since and a condition's by index) instead of every operation of the history
+-- not materialized: each read below filters the operations itself, so PostgreSQL finds those
+-- loaded since through the raw tables' _extracted_at index instead of computing every
+-- operation of the history once
 operations as not materialized (
 
     select * from {{ ref('int_collateral_operations_unioned') }}
