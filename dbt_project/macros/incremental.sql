@@ -130,6 +130,28 @@
     where extracted_at > {{ since }}
 {% endmacro %}
 
+{#- The markets whose tokens' marks may have moved since `since` (the stored_watermark of a
+    model's stored rows): a fill of theirs loaded since (a token's last price), a condition
+    int_conditions_resolved rewrote since (its resolution or resolved_at moved: that model
+    keeps the stamp of an unchanged row) or a re-load of the condition's tokens (payouts).
+    Narrower than markets_loaded_since: one more redemption of a resolved market moves the
+    redeemer's positions only, which come with their summaries' stamps. -#}
+{% macro markets_remarked_since(since) %}
+    select coalesce(tokens.condition_id, fills.token_id) as market_id
+    from {{ ref('int_order_fills_unioned') }} as fills
+    left join {{ ref('int_outcome_tokens_enumerated') }} as tokens
+        on fills.token_id = tokens.token_id
+    where fills.extracted_at > {{ since }}
+    union
+    select condition_id
+    from {{ ref('int_conditions_resolved') }}
+    where extracted_at > {{ since }}
+    union
+    select condition_id
+    from {{ ref('int_outcome_tokens_enumerated') }}
+    where extracted_at > {{ since }}
+{% endmacro %}
+
 {#- The newest load anything a position's equity reads has seen: the stamp of the rows a
     model scoped by markets_loaded_since writes. -#}
 {% macro newest_position_load() %}

@@ -17,6 +17,10 @@
 -- Incremental runs recompute the conditions with a row loaded since (markets_loaded_since):
 -- every input of a condition's row is one of its own rows. A condition's fills are found by
 -- its tokens (int_order_fills_unioned's token index on PostgreSQL), not by scanning them all.
+-- Only the rows that differ from the stored ones are written: a condition keeps its stamp
+-- until its row moves, so the models downstream re-mark a resolved market's positions when
+-- its resolution moved, not whenever one more of its redemptions lands (most of a long
+-- history's markets are resolved, and redemptions keep coming for months).
 
 {%- set loaded = stored_watermark(this) if is_incremental() %}
 
@@ -104,31 +108,59 @@ first_redemptions as (
         on redemptions.condition_id = conditions.condition_id
     group by redemptions.condition_id
 
-)
+),
 
-select
-    conditions.condition_id,
-    conditions.outcome_count,
-    conditions.is_resolved,
-    chain_resolutions.resolved_at_epoch as chain_resolution_epoch,
-    first_redemptions.first_redemption_epoch,
-    last_fills.last_fill_epoch,
-    -- a resolved condition with neither redemptions nor fills counts as resolved all along
-    case
-        when conditions.is_resolved
-            then coalesce(
+computed as (
+
+    select
+        conditions.condition_id,
+        conditions.outcome_count,
+        conditions.is_resolved,
+        chain_resolutions.resolved_at_epoch as chain_resolution_epoch,
+        first_redemptions.first_redemption_epoch,
+        last_fills.last_fill_epoch,
+        -- a resolved condition with neither redemptions nor fills counts as resolved all along
+        case
+            when conditions.is_resolved
+                then coalesce(
                     chain_resolutions.resolved_at_epoch,
                     first_redemptions.first_redemption_epoch,
                     last_fills.last_fill_epoch,
                     0
                 )
-    end as resolved_at_epoch,
-    {{ newest_position_load() }} as extracted_at
+        end as resolved_at_epoch,
+        {{ newest_position_load() }} as extracted_at
 
-from conditions
-left join first_redemptions
-    on conditions.condition_id = first_redemptions.condition_id
-left join last_fills
-    on conditions.condition_id = last_fills.condition_id
-left join chain_resolutions
-    on conditions.condition_id = chain_resolutions.condition_id
+    from conditions
+    left join first_redemptions
+        on conditions.condition_id = first_redemptions.condition_id
+    left join last_fills
+        on conditions.condition_id = last_fills.condition_id
+    left join chain_resolutions
+        on conditions.condition_id = chain_resolutions.condition_id
+
+)
+
+{% if is_incremental() %}
+
+    select computed.*
+    from computed
+    left join {{ this }} as stored
+        on computed.condition_id = stored.condition_id
+    where
+        stored.condition_id is null
+        or not (
+            {%- for column in [
+                'outcome_count', 'is_resolved', 'chain_resolution_epoch',
+                'first_redemption_epoch', 'last_fill_epoch', 'resolved_at_epoch',
+            ] %}
+                {{ 'and ' if not loop.first }}computed.{{ column }}
+                is not distinct from stored.{{ column }}
+            {%- endfor %}
+        )
+
+{% else %}
+
+select * from computed
+
+{% endif %}

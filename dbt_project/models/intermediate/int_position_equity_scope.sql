@@ -2,8 +2,9 @@
 
 -- The positions whose int_position_equity_windowed rows a refresh rewrites:
 --   - those with a summary rebuilt since (the newest load its stored rows have seen);
---   - every position of a market with a row loaded since that its marks or its closing read
---     (markets_loaded_since), frozen or not: a frozen position's 'now' row holds its mark;
+--   - every position of a market whose marks may have moved since (markets_remarked_since: a
+--     fill, a moved resolution, re-loaded payouts), frozen or not: a frozen position's 'now'
+--     row holds its mark;
 --   - those not frozen that as_of or a window start moved past an event of theirs, a priced
 --     fill of their token or their condition's resolution since the build their rows hold at
 --     (stored_equity_as_of). With no new load, nothing else moves a position's state or mark
@@ -42,9 +43,9 @@ tokens as (
 
 ),
 
-loaded_markets as (
+remarked_markets as (
 
-    {{ markets_loaded_since(loaded) }}
+    {{ markets_remarked_since(loaded) }}
 
 ),
 
@@ -126,8 +127,8 @@ positions as (
     from summaries
     left join tokens
         on summaries.token_id = tokens.token_id
-    inner join loaded_markets
-        on coalesce(tokens.condition_id, summaries.token_id) = loaded_markets.market_id
+    inner join remarked_markets
+        on coalesce(tokens.condition_id, summaries.token_id) = remarked_markets.market_id
 
 )
 
