@@ -122,18 +122,26 @@
     {%- endif -%}
 {% endmacro %}
 
-{#- The markets (conditions; a token without one is a market of its own) with a row loaded
-    after `since` (the stored_watermark of a model's stored rows) in what
-    their tokens' marks and their closing read: fills (a token's last price, a condition's
-    last fill), redemptions of both eras (a condition's first one), chain resolutions and the
-    condition's own loads (its tokens and payouts). A position's own events come with its
-    summary's stamp. -#}
-{% macro markets_loaded_since(since) %}
+{#- The markets (conditions; a token without one is a market of its own) with a fill loaded
+    after `since` (the stored_watermark of a model's stored rows: a token's last price, a
+    condition's last fill) or whose tokens were loaded since (their condition and payouts). -#}
+{% macro markets_filled_or_enumerated_since(since) %}
     select coalesce(tokens.condition_id, fills.token_id) as market_id
     from {{ ref('int_order_fills_unioned') }} as fills
     left join {{ ref('int_outcome_tokens_enumerated') }} as tokens
         on fills.token_id = tokens.token_id
     where fills.extracted_at > {{ since }}
+    union
+    select condition_id
+    from {{ ref('int_outcome_tokens_enumerated') }}
+    where extracted_at > {{ since }}
+{% endmacro %}
+
+{#- The markets with a row loaded since in what their tokens' marks and their closing read:
+    those above, and redemptions of both eras (a condition's first one) and chain
+    resolutions. A position's own events come with its summary's stamp. -#}
+{% macro markets_loaded_since(since) %}
+    {{ markets_filled_or_enumerated_since(since) }}
     union
     select condition_id
     from {{ ref('stg_polymarket__redemptions') }}
@@ -146,31 +154,18 @@
     select condition_id
     from {{ ref('stg_polymarket__chain_condition_resolutions') }}
     where extracted_at > {{ since }}
-    union
-    select condition_id
-    from {{ ref('int_outcome_tokens_enumerated') }}
-    where extracted_at > {{ since }}
 {% endmacro %}
 
-{#- The markets whose tokens' marks may have moved since `since` (the stored_watermark of a
-    model's stored rows): a fill of theirs loaded since (a token's last price), a condition
-    int_conditions_resolved rewrote since (its resolution or resolved_at moved: that model
-    keeps the stamp of an unchanged row) or a re-load of the condition's tokens (payouts).
-    Narrower than markets_loaded_since: one more redemption of a resolved market moves the
-    redeemer's positions only, which come with their summaries' stamps. -#}
+{#- The markets whose tokens' marks may have moved since: a fill or a re-load of their tokens
+    (markets_filled_or_enumerated_since), or a condition int_conditions_resolved rewrote
+    since (its resolution or resolved_at moved: that model keeps the stamp of an unchanged
+    row). Narrower than markets_loaded_since: one more redemption of a resolved market moves
+    the redeemer's positions only, which come with their summaries' stamps. -#}
 {% macro markets_remarked_since(since) %}
-    select coalesce(tokens.condition_id, fills.token_id) as market_id
-    from {{ ref('int_order_fills_unioned') }} as fills
-    left join {{ ref('int_outcome_tokens_enumerated') }} as tokens
-        on fills.token_id = tokens.token_id
-    where fills.extracted_at > {{ since }}
+    {{ markets_filled_or_enumerated_since(since) }}
     union
     select condition_id
     from {{ ref('int_conditions_resolved') }}
-    where extracted_at > {{ since }}
-    union
-    select condition_id
-    from {{ ref('int_outcome_tokens_enumerated') }}
     where extracted_at > {{ since }}
 {% endmacro %}
 
