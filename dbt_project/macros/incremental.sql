@@ -52,6 +52,17 @@
     )
 {%- endmacro %}
 
+{#- A recomputed row holds the same values as its stored one in `columns` (nulls equal): a
+    model that writes only the rows that differ keeps the others, stamp included. -#}
+{% macro same_values(recomputed, stored, columns) -%}
+    (
+        {%- for column in columns %}
+            {{ 'and ' if not loop.first }}{{ recomputed }}.{{ column }}
+            is not distinct from {{ stored }}.{{ column }}
+        {%- endfor %}
+    )
+{%- endmacro %}
+
 {#- The relation `model_name` was last built into, or none before its first build: what the
     model's scope (an ephemeral int_*_scope model) compares with to tell what changed since.
     Looked up by name, not ref(): the model refs its scope, and dbt's graph has no cycles. -#}

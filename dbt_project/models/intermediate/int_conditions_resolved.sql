@@ -155,15 +155,10 @@ computed as (
         on computed.condition_id = stored.condition_id
     where
         stored.condition_id is null
-        or not (
-            {%- for column in [
-                'outcome_count', 'is_resolved', 'chain_resolution_epoch',
-                'first_redemption_epoch', 'last_fill_epoch', 'resolved_at_epoch',
-            ] %}
-                {{ 'and ' if not loop.first }}computed.{{ column }}
-                is not distinct from stored.{{ column }}
-            {%- endfor %}
-        )
+        or not {{ same_values('computed', 'stored', [
+            'outcome_count', 'is_resolved', 'chain_resolution_epoch',
+            'first_redemption_epoch', 'last_fill_epoch', 'resolved_at_epoch',
+        ]) }}
 
 {% else %}
 

@@ -482,18 +482,10 @@ numbered_events as (
             and numbered.event_seq = stored.event_seq
     where
         stored.event_seq is null
-        or not (
-            numbered.condition_id is not distinct from stored.condition_id
-            and numbered.event_id = stored.event_id
-            and numbered.event_kind = stored.event_kind
-            and numbered.event_epoch = stored.event_epoch
-            and numbered.is_increase = stored.is_increase
-            and numbered.quantity_units is not distinct from stored.quantity_units
-            and numbered.cost_e24 is not distinct from stored.cost_e24
-            and numbered.price_e18 is not distinct from stored.price_e18
-            and numbered.cash_e24 is not distinct from stored.cash_e24
-            and numbered.fill_usdc_units is not distinct from stored.fill_usdc_units
-        )
+        or not {{ same_values('numbered', 'stored', [
+            'condition_id', 'event_id', 'event_kind', 'event_epoch', 'is_increase',
+            'quantity_units', 'cost_e24', 'price_e18', 'cash_e24', 'fill_usdc_units',
+        ]) }}
 
 {% else %}
 
