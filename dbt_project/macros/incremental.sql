@@ -215,13 +215,15 @@
     {%- endif -%}
 {% endmacro %}
 
-{#- A full build of an event table on DuckDB writes its rows in time order. DuckDB has no index:
-    a refresh that reads a few positions' history finds it by a scalar bound on the event time,
-    which skips the row groups (zone maps) wholly before the bound only if the table is laid
-    out in time. Refreshes append newer events, so the order holds. PostgreSQL looks rows up
-    by its indexes and needs no sort. -#}
-{% macro duckdb_time_order(column) -%}
-    {%- if target.type == 'duckdb' and not is_incremental() -%}
+{#- A full build of an event table writes its rows in time order, and refreshes append newer
+    ones, so the table stays laid out in time. A refresh reads the recent history of the
+    positions and tokens that moved: DuckDB, which has no index, finds it by a scalar bound on
+    the event time, which skips the row groups (zone maps) wholly before the bound; PostgreSQL
+    through its indexes, whose rows then lie in the table's last pages, where in load order
+    each row of a recent position sits on a page of its own somewhere in the whole history
+    (once the history outgrows memory, a read from disk per row). -#}
+{% macro time_order(column) -%}
+    {%- if not is_incremental() -%}
         order by {{ column }}
     {%- endif -%}
 {%- endmacro %}

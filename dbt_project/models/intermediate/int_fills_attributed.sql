@@ -55,3 +55,4 @@ select
 
 from fills
 where maker_address not in {{ excluded_addresses_sql() }}
+{{ time_order('filled_at_epoch') }}

@@ -21,9 +21,9 @@
 -- by id first ('0' || id), then chain events in chain order ('1' || block || log index, both
 -- zero-padded so the text compares as the numbers do). Compare it with binary_text().
 --
--- A table, not a view over the raw tables: it grows in load order, which is time order, so
--- the readers that need recent fills only (daily closes, window marks) skip the older row
--- groups by a bound on filled_at_epoch, which a view's cast of the raw timestamp would hide.
+-- A table, not a view over the raw tables: laid out in time (time_order), so the readers that
+-- need recent fills only (daily closes, window marks) skip the older history by a bound on
+-- filled_at_epoch, which a view's cast of the raw timestamp would hide.
 -- Incremental runs take the fills that landed after the newest one here (raw events are
 -- immutable and writers serialized, as for int_fills_attributed).
 
@@ -54,3 +54,4 @@ select
     {{ chain_sort_key('block_number', 'log_index') }} as event_sort_key
 from {{ ref('stg_polymarket__chain_order_filled') }}
 {{ loaded_after_stored }}
+{{ time_order('filled_at_epoch') }}

@@ -249,4 +249,4 @@ select
 
 from ledger
 where event_id is not null
-{{ duckdb_time_order('event_epoch') }}
+{{ time_order('event_epoch') }}

@@ -490,6 +490,6 @@ numbered_events as (
 {% else %}
 
 select * from numbered_events
-{{ duckdb_time_order('event_epoch') }}
+{{ time_order('event_epoch') }}
 
 {% endif %}
