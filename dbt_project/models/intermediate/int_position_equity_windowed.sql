@@ -96,8 +96,14 @@ settled_states as (
 
 -- the others are in the state before their first event after it (none when that is their
 -- first event: no state yet), which the ledger keeps on that event's row; only the events
--- after the longest window began are read
-ledger_after as {{ 'materialized' if target.type == 'duckdb' }} (
+-- after the longest window began are read: the last pages of the ledger, laid out in time
+-- (time_order). The bound is a literal, so PostgreSQL reads that range by its event_epoch
+-- index (materialized: before the positions, not through a lookup of each position across
+-- the whole history).
+{%- set longest_window_start = query_scalar(
+    'select min(mark_at_epoch) from ' ~ ref('int_token_marks_windowed')
+) %}
+recent_ledger as {{ 'materialized' if target.type == 'postgres' }} (
 
     select
         ledger.trader_address,
@@ -108,17 +114,25 @@ ledger_after as {{ 'materialized' if target.type == 'duckdb' }} (
         ledger.avg_price_before_e18,
         ledger.realized_pnl_e24 - ledger.realized_delta_e24 as realized_pnl_before_e24
     from {{ ref('int_position_events_folded') }} as ledger
-    where
-        ledger.event_epoch > (select min(mark_at_epoch) from instants)
-        {% if is_incremental() -%}
-            and exists (
-                select 1
-                from positions
-                where
-                    positions.trader_address = ledger.trader_address
-                    and positions.token_id = ledger.token_id
-            )
-        {%- endif %}
+    where ledger.event_epoch > {{
+        longest_window_start if longest_window_start is not none
+        else '(select min(mark_at_epoch) from instants)'
+    }}
+
+),
+
+ledger_after as {{ 'materialized' if target.type == 'duckdb' }} (
+
+    select * from recent_ledger
+    {% if is_incremental() -%}
+        where exists (
+            select 1
+            from positions
+            where
+                positions.trader_address = recent_ledger.trader_address
+                and positions.token_id = recent_ledger.token_id
+        )
+    {%- endif %}
 
 ),
 
