@@ -143,17 +143,21 @@ previous_chain_resolutions as (
 
 ),
 
+-- each token's newest fill that had landed then, on its own: PostgreSQL reads it off the end
+-- of the fills' (token_id, filled_at_epoch) index, where a join reads every fill of the token
 previous_last_fills as (
 
     select
         tokens.condition_id,
-        max(case when fills.extracted_at <= {{ loaded }} then fills.filled_at_epoch end)
-            as last_fill_epoch
-    from market_fills as fills
+        max(token_fills.last_fill_epoch) as last_fill_epoch
+    from loaded_conditions
     inner join tokens
-        on fills.token_id = tokens.token_id
-    inner join loaded_conditions
-        on tokens.condition_id = loaded_conditions.market_id
+        on loaded_conditions.market_id = tokens.condition_id
+    cross join lateral (
+        select max(fills.filled_at_epoch) as last_fill_epoch
+        from market_fills as fills
+        where fills.token_id = tokens.token_id and fills.extracted_at <= {{ loaded }}
+    ) as token_fills
     group by tokens.condition_id
 
 ),
