@@ -91,6 +91,7 @@ where new_legs.extracted_at > {{ loaded }}
 union
 -- a fill or conversion event takes only its condition from the tokens: its position changes
 -- when that does (a resolution alone changes the condition's splits, merges, redemptions)
+-- (PostgreSQL finds the stored events of the re-loaded tokens by the table's token_id index)
 select distinct
     stored.trader_address,
     stored.token_id
