@@ -8,6 +8,7 @@
             {'columns': ['fill_id'], 'unique': true},
             {'columns': ['extracted_at']},
             {'columns': ['trader_address', 'token_id', 'filled_at_epoch']},
+            {'columns': ['filled_at_epoch']},
         ]),
     )
 }}

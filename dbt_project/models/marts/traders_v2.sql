@@ -75,7 +75,10 @@ traders as (
 ),
 
 {%- set longest_window = windows() | map(attribute=1) | max %}
+{%- set as_of = query_scalar('select as_of_epoch from ' ~ ref('int_event_times_summarized')) %}
 
+-- the bound as a literal: PostgreSQL reads the last 30 days by the fills' filled_at_epoch index
+-- (the table's last pages, laid out in time), not every fill of the history
 trader_fills as (
 
     select
@@ -83,7 +86,10 @@ trader_fills as (
         {{ window_fill_sums() }}
     from fills
     cross join watermark
-    where fills.filled_at_epoch > watermark.as_of_epoch - {{ longest_window }}
+    where fills.filled_at_epoch > {{
+        (as_of - longest_window) if as_of is not none
+        else 'watermark.as_of_epoch - ' ~ longest_window
+    }}
     group by fills.trader_address
 
 ),
