@@ -76,6 +76,17 @@
     )) }}
 {% endmacro %}
 
+{#- `select <expression> from` a model's table, as a value read when the model that asks runs;
+    none before that table is first built (or when parsing): `dbt compile` and `dbt docs
+    generate` render every model, built or not. -#}
+{% macro built_scalar(model_name, expression) %}
+    {%- set relation = stored_relation(model_name) -%}
+    {%- if relation is none -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {{ return(query_scalar('select ' ~ expression ~ ' from ' ~ relation)) }}
+{% endmacro %}
+
 {#- The newest load among a relation's rows (max extracted_at; the epoch when it has none or
     does not exist yet), as a timestamp literal read when the model runs: what an incremental
     model tells the rows loaded since its last build by. A literal, not a subquery: PostgreSQL

@@ -100,9 +100,7 @@ settled_states as (
 -- (time_order). The bound is a literal, so PostgreSQL reads that range by its event_epoch
 -- index (materialized: before the positions, not through a lookup of each position across
 -- the whole history).
-{%- set longest_window_start = query_scalar(
-    'select min(mark_at_epoch) from ' ~ ref('int_token_marks_windowed')
-) %}
+{%- set longest_window_start = built_scalar('int_token_marks_windowed', 'min(mark_at_epoch)') %}
 recent_ledger as {{ 'materialized' if target.type == 'postgres' }} (
 
     select

@@ -75,7 +75,7 @@ traders as (
 ),
 
 {%- set longest_window = windows() | map(attribute=1) | max %}
-{%- set as_of = query_scalar('select as_of_epoch from ' ~ ref('int_event_times_summarized')) %}
+{%- set as_of = built_scalar('int_event_times_summarized', 'max(as_of_epoch)') %}
 
 -- the bound as a literal: PostgreSQL reads the last 30 days by the fills' filled_at_epoch index
 -- (the table's last pages, laid out in time), not every fill of the history
