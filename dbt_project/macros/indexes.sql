@@ -25,35 +25,9 @@
 
 {#- post-hook: fresh planner statistics on PostgreSQL. A table dbt has just created or changed
     has none (autovacuum gets to it later, if ever before the next model reads it), and the
-    planner then misjudges every join over it by orders of magnitude. An incremental run
-    analyzes when autovacuum would (its changes since the last analyze, this transaction's
-    included, exceed autovacuum_analyze_scale_factor of the table): ANALYZE samples pages
-    across the whole table, 3 s a run for the 5M-fill ledger, and a refresh appending a few
-    recent rows leaves the statistics as they were (out-of-range bounds on an indexed column
-    are read off the index). DuckDB keeps its own. -#}
+    planner then misjudges every join over it by orders of magnitude. DuckDB keeps its own. -#}
 {% macro analyze_relation() -%}
-    {%- if target.type != 'postgres' or model.config.materialized not in ('table', 'incremental') -%}
-    {%- elif model.config.materialized == 'table' or not is_incremental() -%}
+    {%- if target.type == 'postgres' and model.config.materialized in ('table', 'incremental') -%}
         analyze {{ this }}
-    {%- else -%}
-        do $analyze$
-        begin
-            if (
-                select
-                    class.reltuples < 0
-                    or coalesce(stats.n_mod_since_analyze, 0)
-                    + pg_stat_get_xact_tuples_inserted(class.oid)
-                    + pg_stat_get_xact_tuples_updated(class.oid)
-                    + pg_stat_get_xact_tuples_deleted(class.oid)
-                    > current_setting('autovacuum_analyze_scale_factor')::float8 * class.reltuples
-                from pg_class as class
-                left join pg_stat_user_tables as stats
-                    on class.oid = stats.relid
-                where class.oid = '"{{ this.schema }}"."{{ this.identifier }}"'::regclass
-            ) then
-                analyze {{ this }};
-            end if;
-        end
-        $analyze$
     {%- endif -%}
 {%- endmacro %}
