@@ -133,7 +133,9 @@ metadata_loads as (
 
     ),
 
-    rewritten_equity as {{ 'materialized' if target.type == 'duckdb' }} (
+    -- materialized: the few rewritten positions first, then their summaries (PostgreSQL
+    -- otherwise joins every equity row to every summary before narrowing to them)
+    rewritten_equity as materialized (
 
         select equity.*
         from equity
