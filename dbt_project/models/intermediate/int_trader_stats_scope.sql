@@ -143,6 +143,19 @@ previous_chain_resolutions as (
 
 ),
 
+-- the tokens of those conditions, before the per-token reads below (materialized: PostgreSQL
+-- would otherwise read every token's last fill and join to the conditions after)
+loaded_condition_tokens as materialized (
+
+    select
+        tokens.condition_id,
+        tokens.token_id
+    from loaded_conditions
+    inner join tokens
+        on loaded_conditions.market_id = tokens.condition_id
+
+),
+
 -- each token's newest fill that had landed then, on its own: PostgreSQL reads it off the end
 -- of the fills' (token_id, filled_at_epoch) index, where a join reads every fill of the token
 previous_last_fills as (
@@ -150,9 +163,7 @@ previous_last_fills as (
     select
         tokens.condition_id,
         max(token_fills.last_fill_epoch) as last_fill_epoch
-    from loaded_conditions
-    inner join tokens
-        on loaded_conditions.market_id = tokens.condition_id
+    from loaded_condition_tokens as tokens
     cross join lateral (
         select max(fills.filled_at_epoch) as last_fill_epoch
         from market_fills as fills
