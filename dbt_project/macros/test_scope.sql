@@ -152,6 +152,26 @@
     {%- set kwargs = model.test_metadata.kwargs -%}
     {%- if model.test_metadata.name in ('unique', 'unique_combination') -%}
         {%- set keys = kwargs.get('columns') or [kwargs.get('column_name')] -%}
+        {%- if key_indexed(relation, keys) -%}
+        {#- each changed key's rows looked up by the model's index: PostgreSQL otherwise hashes
+            the changed keys and scans the whole table for them -#}
+        {%- set scoped -%}
+            (
+                select stored.*
+                from (
+                    select distinct {{ keys | join(', ') }} from {{ relation }} where {{ changed }}
+                ) as changed_keys
+                cross join lateral (
+                    select * from {{ relation }} as rows_of_key
+                    where
+                        {% for key in keys -%}
+                        rows_of_key.{{ key }} = changed_keys.{{ key }}{{ ' and ' if not loop.last }}
+                        {%- endfor %}
+                        {%- if where %} and ({{ where }}){% endif %}
+                ) as stored
+            ) dbt_subquery
+        {%- endset -%}
+        {%- else -%}
         {%- set scoped -%}
             (
                 select * from {{ relation }}
@@ -161,6 +181,7 @@
                 {%- if where %} and ({{ where }}){% endif %}
             ) dbt_subquery
         {%- endset -%}
+        {%- endif -%}
     {%- else -%}
         {%- set scoped -%}
             (
@@ -171,3 +192,19 @@
     {%- endif -%}
     {{ return(scoped) }}
 {%- endmacro %}
+
+{#- Whether PostgreSQL can look a tested relation's rows up by `keys`: a model with an index
+    (its `indexes` config) whose leading column is one of them. -#}
+{% macro key_indexed(relation, keys) %}
+    {%- if target.type != 'postgres' -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- for node in graph.nodes.values()
+        if node.resource_type == 'model'
+        and node.schema == relation.schema and node.alias == relation.identifier -%}
+        {%- for index in node.config.get('indexes') or [] if index.columns[0] in keys -%}
+            {{ return(true) }}
+        {%- endfor -%}
+    {%- endfor -%}
+    {{ return(false) }}
+{% endmacro %}
