@@ -154,19 +154,11 @@ class Warehouse:
 
     def index_ddl(self, entity: Entity) -> list[str]:
         """Secondary indexes: the incremental models and a refresh's data tests read the rows
-        loaded since their last run, by `_extracted_at`; a refresh reads the splits, merges
-        and redemptions of the conditions that changed by condition, as the staging views
-        spell it (`lower(condition)`), instead of scanning the whole activity history."""
-        statements = [
+        loaded since their last run, by `_extracted_at`."""
+        return [
             f"create index if not exists {entity.table}__extracted_at "
             f"on raw.{entity.table} (_extracted_at)"
         ]
-        if "condition" in entity.fields:
-            statements.append(
-                f"create index if not exists {entity.table}__condition "
-                f"on raw.{entity.table} (lower(condition))"
-            )
-        return statements
 
     # --- gamma tables --------------------------------------------------------------------
     def gamma_table_ddl(self, table: GammaTable) -> str:
