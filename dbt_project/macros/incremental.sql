@@ -87,6 +87,25 @@
     {{ return(query_scalar('select ' ~ expression ~ ' from ' ~ relation)) }}
 {% endmacro %}
 
+{#- Each condition's newest fill (of those that had landed by `landed_by`, when given), read per
+    token: PostgreSQL takes a token's off the end of the fills' (token_id, filled_at_epoch)
+    index, where a join reads every fill of the token (a market's whole history). Over
+    `condition_tokens`, a relation or CTE with condition_id and token_id. -#}
+{% macro last_fills_by_condition(condition_tokens, landed_by=none) %}
+    select
+        tokens.condition_id,
+        max(token_fills.last_fill_epoch) as last_fill_epoch
+    from {{ condition_tokens }} as tokens
+    cross join lateral (
+        select max(fills.filled_at_epoch) as last_fill_epoch
+        from {{ ref('int_order_fills_unioned') }} as fills
+        where
+            fills.token_id = tokens.token_id
+            {%- if landed_by is not none %} and fills.extracted_at <= {{ landed_by }}{% endif %}
+    ) as token_fills
+    group by tokens.condition_id
+{% endmacro %}
+
 {#- The newest load among a relation's rows (max extracted_at; the epoch when it has none or
     does not exist yet), as a timestamp literal read when the model runs: what an incremental
     model tells the rows loaded since its last build by. A literal, not a subquery: PostgreSQL

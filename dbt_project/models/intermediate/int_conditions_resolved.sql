@@ -32,12 +32,6 @@ tokens as (
 
 ),
 
-fills as (
-
-    select * from {{ ref('int_order_fills_unioned') }}
-
-),
-
 redemptions as (
 
     -- both eras': the activity subgraph's and the collateral adapters' (whoever's they are)
@@ -86,21 +80,10 @@ condition_tokens as (
 
 ),
 
--- each token's newest fill on its own: PostgreSQL reads it off the end of the fills'
--- (token_id, filled_at_epoch) index, where a join reads every fill of the token (a market's
--- whole history, for each condition a refresh recomputes)
+-- each condition's newest fill, read per token
 last_fills as (
 
-    select
-        tokens.condition_id,
-        max(token_fills.last_fill_epoch) as last_fill_epoch
-    from condition_tokens as tokens
-    cross join lateral (
-        select max(fills.filled_at_epoch) as last_fill_epoch
-        from fills
-        where fills.token_id = tokens.token_id
-    ) as token_fills
-    group by tokens.condition_id
+    {{ last_fills_by_condition('condition_tokens') }}
 
 ),
 

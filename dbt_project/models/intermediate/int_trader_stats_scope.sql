@@ -56,13 +56,8 @@ summaries as (
 
 ),
 
--- fills and redemptions by anyone: what a condition's resolved_at is computed from
-market_fills as (
-
-    select * from {{ ref('int_order_fills_unioned') }}
-
-),
-
+-- redemptions by anyone (and fills, last_fills_by_condition): what a condition's resolved_at
+-- is computed from
 redemptions as (
 
     select * from {{ ref('stg_polymarket__redemptions') }}
@@ -156,20 +151,10 @@ loaded_condition_tokens as materialized (
 
 ),
 
--- each token's newest fill that had landed then, on its own: PostgreSQL reads it off the end
--- of the fills' (token_id, filled_at_epoch) index, where a join reads every fill of the token
+-- each condition's newest fill that had landed then, read per token
 previous_last_fills as (
 
-    select
-        tokens.condition_id,
-        max(token_fills.last_fill_epoch) as last_fill_epoch
-    from loaded_condition_tokens as tokens
-    cross join lateral (
-        select max(fills.filled_at_epoch) as last_fill_epoch
-        from market_fills as fills
-        where fills.token_id = tokens.token_id and fills.extracted_at <= {{ loaded }}
-    ) as token_fills
-    group by tokens.condition_id
+    {{ last_fills_by_condition('loaded_condition_tokens', landed_by=loaded) }}
 
 ),
 
