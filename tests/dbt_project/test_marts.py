@@ -107,6 +107,7 @@ def _snapshot(wh: Warehouse) -> dict[str, list[tuple]]:
             )
         ),
         *(f"marts.{m}" for m in MARTS),
+        "marts.position_reconciliation",
     ]
     snapshot = {}
     for table in tables:
@@ -232,6 +233,14 @@ def test_incremental_refresh_equals_full_rebuild(engine, make_warehouse, increme
         " < (select max(extracted_at) from intermediate.int_position_equity_windowed)"
     )
     assert kept["positions"] > 0
+    # and the reconciliation compares again only the positions with news
+    (compared,) = refreshed.query(
+        "select count(*) as positions,"
+        " sum(case when extracted_at < (select max(extracted_at)"
+        " from marts.position_reconciliation) then 1 else 0 end) as kept"
+        " from marts.position_reconciliation"
+    )
+    assert 0 < compared["kept"] < compared["positions"]
 
     rebuilt = make_warehouse(engine, "full")
     rebuilt.load(late, ds.head_block)

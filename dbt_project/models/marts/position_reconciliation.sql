@@ -1,11 +1,18 @@
 {{
     config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['wallet_address', 'token_id'],
+        on_schema_change='fail',
         indexes=postgres_indexes([
             {'columns': ['wallet_address', 'token_id'], 'unique': true},
             {'columns': ['difference_class']},
+            {'columns': ['extracted_at']},
         ]),
     )
 }}
+
+-- depends_on: {{ ref('int_position_reconciliation_scope') }}
 
 -- The ledger's positions beside Polymarket's pnl subgraph's (UserPosition), for every wallet
 -- the subgraph follows, with each difference classed by what explains it. The subgraph's
@@ -28,20 +35,41 @@
 --                   within what the subgraph's truncations can move them (tolerance columns)
 --   other           nothing above explains it: the ledger or the subgraph is wrong
 -- A position agrees when identical or different by rounding only.
+--
+-- Incremental runs compare again only the positions whose inputs moved since the last build
+-- (int_position_reconciliation_scope): what they read of the fills and operations is looked
+-- up for those positions, so a refresh's cost follows them, not the followed wallets' history.
 
 with
 
+{% if is_incremental() %}
+    -- materialized: the few positions compared again, looked up by key in what follows
+    compared as materialized (
+
+        select * from {{ ref('int_position_reconciliation_scope') }}
+
+    ),
+{% endif %}
+
 subgraph_positions as (
 
-    select * from {{ ref('stg_polymarket__user_positions') }}
-    where user_address not in {{ excluded_addresses_sql() }}
+    select user_positions.*
+    from {{ ref('stg_polymarket__user_positions') }} as user_positions
+    {%- if is_incremental() %}
+    inner join compared
+        on
+            user_positions.user_address = compared.wallet_address
+            and user_positions.token_id = compared.token_id
+    {%- endif %}
+    where user_positions.user_address not in {{ excluded_addresses_sql() }}
 
 ),
 
 followed_wallets as (
 
     select distinct user_address as wallet_address
-    from subgraph_positions
+    from {{ ref('stg_polymarket__user_positions') }}
+    where user_address not in {{ excluded_addresses_sql() }}
 
 ),
 
@@ -49,8 +77,15 @@ ledger_positions as (
 
     select trader_markets.*
     from {{ ref('trader_markets') }} as trader_markets
-    inner join followed_wallets
-        on trader_markets.wallet_address = followed_wallets.wallet_address
+    {%- if is_incremental() %}
+    inner join compared
+        on
+            trader_markets.wallet_address = compared.wallet_address
+            and trader_markets.token_id = compared.token_id
+    {%- endif %}
+    where
+        trader_markets.wallet_address
+        in (select followed_wallets.wallet_address from followed_wallets)
 
 ),
 
@@ -60,11 +95,18 @@ tokens as (
 
 ),
 
--- what the comparison reads of the ledger's sources: the followed wallets' rows only
+-- what the comparison reads of the ledger's sources: the compared wallets' rows only
 fills as (
 
-    select * from {{ ref('int_fills_attributed') }}
-    where trader_address in (select followed_wallets.wallet_address from followed_wallets)
+    select fills.*
+    from {{ ref('int_fills_attributed') }} as fills
+    {%- if is_incremental() %}
+    inner join compared
+        on
+            fills.trader_address = compared.wallet_address
+            and fills.token_id = compared.token_id
+    {%- endif %}
+    where fills.trader_address in (select followed_wallets.wallet_address from followed_wallets)
 
 ),
 
@@ -304,6 +346,17 @@ select
     avg_price_tolerance,
     realized_pnl_tolerance,
     coalesce(difference_class = 'rounding', true) as agrees,
-    difference_class
+    difference_class,
+    -- the newest load this build compared: what the next refresh tells news by
+    (
+        select max(loads.extracted_at)
+        from (
+            select max(extracted_at) as extracted_at from {{ ref('trader_markets') }}
+            union all
+            select max(extracted_at) from {{ ref('stg_polymarket__user_positions') }}
+            union all
+            select max(extracted_at) from {{ ref('int_outcome_tokens_enumerated') }}
+        ) as loads
+    ) as extracted_at
 
 from classified
