@@ -87,6 +87,23 @@
     {{ return(query_scalar('select ' ~ expression ~ ' from ' ~ relation)) }}
 {% endmacro %}
 
+{#- The rows of `relation` of each position of `positions` (a relation or CTE with
+    wallet_address and token_id; `trader_column` is the relation's), looked up position by
+    position: PostgreSQL reads them through the relation's index on (trader, token), where a
+    join with a set it cannot estimate hashes the whole relation. -#}
+{% macro rows_of_positions(relation, positions, trader_column) %}
+    select stored_rows.*
+    from {{ positions }}
+    cross join lateral (
+        select * from {{ relation }} as rows_of_position
+        where
+            rows_of_position.{{ trader_column }} = {{ positions }}.wallet_address
+            and rows_of_position.token_id = {{ positions }}.token_id
+        -- a fence: PostgreSQL would otherwise turn the lookup back into a join
+        offset 0
+    ) as stored_rows
+{% endmacro %}
+
 {#- Each condition's newest fill (of those that had landed by `landed_by`, when given), read per
     token: PostgreSQL takes a token's off the end of the fills' (token_id, filled_at_epoch)
     index, where a join reads every fill of the token (a market's whole history). Over
@@ -106,15 +123,22 @@
     group by tokens.condition_id
 {% endmacro %}
 
-{#- The newest load among a relation's rows (max extracted_at; the epoch when it has none or
-    does not exist yet), as a timestamp literal read when the model runs: what an incremental
-    model tells the rows loaded since its last build by. A literal, not a subquery: PostgreSQL
+{#- The newest load among a relation's rows (max extracted_at; the epoch when it has none,
+    does not exist yet, or has no extracted_at column, as a table an earlier release built:
+    its scope still compiles in the full refresh that rebuilds it), as a timestamp literal
+    read when the model runs: what an incremental model tells the rows loaded since its last
+    build by. A literal, not a subquery: PostgreSQL
     plans a filter on a literal from its statistics and finds the few rows loaded since through
     the extracted_at index, where against a subquery it assumes a third of the table and scans
     it whole. The text form keeps the microseconds and the offset exactly on both engines. -#}
 {% macro stored_watermark(relation) %}
     {%- set epoch = epoch_to_timestamptz(0) -%}
     {%- if not execute or relation is none -%}
+        {{ return(epoch) }}
+    {%- endif -%}
+    {%- set columns = adapter.get_columns_in_relation(relation) | map(attribute='name')
+        | map('lower') | list -%}
+    {%- if 'extracted_at' not in columns -%}
         {{ return(epoch) }}
     {%- endif -%}
     {%- set newest = query_scalar(

@@ -28,7 +28,10 @@ select
     cast((select max(extracted_at) from stamps.loads) as {{ text_type() }}) as newest,
     {{ stored_watermark(relation) }} = (select max(extracted_at) from stamps.loads) as same,
     {{ stored_watermark(relation) }} = {{ epoch_to_timestamptz(0) }} as is_epoch,
-    {{ stored_watermark(none) }} = {{ epoch_to_timestamptz(0) }} as none_is_epoch
+    {{ stored_watermark(none) }} = {{ epoch_to_timestamptz(0) }} as none_is_epoch,
+    {{ stored_watermark(adapter.get_relation(
+        database=target.database, schema='stamps', identifier='unstamped'
+    )) }} = {{ epoch_to_timestamptz(0) }} as unstamped_is_epoch
 """
 
 
@@ -68,10 +71,15 @@ def test_stored_watermark_is_the_newest_load_to_the_microsecond(
         [
             "create schema stamps",
             "create table stamps.loads (extracted_at timestamptz)",
+            # a table an earlier release built without the column: a full refresh must still
+            # compile the scope that reads it
+            "create table stamps.unstamped (loaded_at timestamptz)",
+            "insert into stamps.unstamped values (cast('2026-04-28 00:00:00+00' as timestamptz))",
         ],
     )
     empty = _show(wh)
     assert empty["none_is_epoch"] is True
+    assert empty["unstamped_is_epoch"] is True
     assert empty["is_epoch"] is True and empty["newest"] is None  # no rows: the epoch
 
     values = ", ".join(f"(cast('{stamp}' as timestamptz))" for stamp in STAMPS)

@@ -34,9 +34,10 @@ subgraph_positions as (
 
 ),
 
-trader_markets as (
+followed_wallets as materialized (
 
-    select * from {{ ref('trader_markets') }}
+    select distinct user_address as wallet_address
+    from subgraph_positions
 
 ),
 
@@ -88,14 +89,16 @@ newly_followed as (
 
 )
 
+-- the table itself, each time: PostgreSQL reads the rows written since by its extracted_at
+-- index, and a wallet's by its (wallet, token) index
 select
     trader_markets.wallet_address,
     trader_markets.token_id
-from trader_markets
+from {{ ref('trader_markets') }} as trader_markets
 where
     trader_markets.extracted_at > {{ loaded }}
     and trader_markets.wallet_address
-    in (select subgraph_positions.user_address from subgraph_positions)
+    in (select followed_wallets.wallet_address from followed_wallets)
 union
 select
     user_address as wallet_address,
@@ -119,7 +122,7 @@ inner join tokens
     on operations_loaded.condition_id = tokens.condition_id
 where
     operations_loaded.trader_address
-    in (select subgraph_positions.user_address from subgraph_positions)
+    in (select followed_wallets.wallet_address from followed_wallets)
 union
 select
     trader_address as wallet_address,
@@ -127,13 +130,13 @@ select
 from {{ ref('int_position_conversion_legs') }}
 where
     extracted_at > {{ loaded }}
-    and trader_address in (select subgraph_positions.user_address from subgraph_positions)
+    and trader_address in (select followed_wallets.wallet_address from followed_wallets)
 union
 select
     trader_markets.wallet_address,
     trader_markets.token_id
 from newly_followed
-inner join trader_markets
+inner join {{ ref('trader_markets') }} as trader_markets
     on newly_followed.wallet_address = trader_markets.wallet_address
 
 {% endif %}

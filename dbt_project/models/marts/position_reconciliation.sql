@@ -43,7 +43,7 @@
 with
 
 {% if is_incremental() %}
-    -- materialized: the few positions compared again, looked up by key in what follows
+    -- materialized: the few positions compared again, each looked up by key in what follows
     compared as materialized (
 
         select * from {{ ref('int_position_reconciliation_scope') }}
@@ -76,13 +76,12 @@ followed_wallets as (
 ledger_positions as (
 
     select trader_markets.*
-    from {{ ref('trader_markets') }} as trader_markets
-    {%- if is_incremental() %}
-    inner join compared
-        on
-            trader_markets.wallet_address = compared.wallet_address
-            and trader_markets.token_id = compared.token_id
-    {%- endif %}
+    from
+        {%- if is_incremental() %}
+            ({{ rows_of_positions(ref('trader_markets'), 'compared', 'wallet_address') }})
+        {%- else %}
+            {{ ref('trader_markets') }}
+        {%- endif %} as trader_markets
     where
         trader_markets.wallet_address
         in (select followed_wallets.wallet_address from followed_wallets)
@@ -95,17 +94,16 @@ tokens as (
 
 ),
 
--- what the comparison reads of the ledger's sources: the compared wallets' rows only
+-- what the comparison reads of the ledger's sources: the compared positions' rows only
 fills as (
 
     select fills.*
-    from {{ ref('int_fills_attributed') }} as fills
-    {%- if is_incremental() %}
-    inner join compared
-        on
-            fills.trader_address = compared.wallet_address
-            and fills.token_id = compared.token_id
-    {%- endif %}
+    from
+        {%- if is_incremental() %}
+            ({{ rows_of_positions(ref('int_fills_attributed'), 'compared', 'trader_address') }})
+        {%- else %}
+            {{ ref('int_fills_attributed') }}
+        {%- endif %} as fills
     where fills.trader_address in (select followed_wallets.wallet_address from followed_wallets)
 
 ),
@@ -125,37 +123,74 @@ v1_fill_counts as (
 
 ),
 
-v1_operations as (
+{% set v1_operation_sources = [
+    ('stg_polymarket__splits', 'stakeholder_address', 1, 0),
+    ('stg_polymarket__merges', 'stakeholder_address', 0, 1),
+    ('stg_polymarket__redemptions', 'redeemer_address', 0, 1),
+] %}
 
-    select
-        stakeholder_address as trader_address,
-        condition_id,
-        1 as increases,
-        0 as decreases
-    from {{ ref('stg_polymarket__splits') }}
-    union all
-    select
-        stakeholder_address as trader_address,
-        condition_id,
-        0 as increases,
-        1 as decreases
-    from {{ ref('stg_polymarket__merges') }}
-    union all
-    select
-        redeemer_address as trader_address,
-        condition_id,
-        0 as increases,
-        1 as decreases
-    from {{ ref('stg_polymarket__redemptions') }}
+{% if is_incremental() %}
 
-),
+    compared_conditions as (
 
-followed_v1_operations as (
+        select distinct
+            compared.wallet_address,
+            tokens.condition_id
+        from compared
+        inner join tokens
+            on compared.token_id = tokens.token_id
 
-    select * from v1_operations
-    where trader_address in (select followed_wallets.wallet_address from followed_wallets)
+    ),
 
-),
+    -- each compared wallet's operations of the condition, looked up by the raw tables'
+    -- (holder, condition) index: the activity's whole history is not read
+    followed_v1_operations as (
+
+        select
+            compared_conditions.wallet_address as trader_address,
+            compared_conditions.condition_id,
+            operations.increases,
+            operations.decreases
+        from compared_conditions
+        cross join lateral (
+            {%- for source, holder, increases, decreases in v1_operation_sources %}
+                select
+                    {{ increases }} as increases,
+                    {{ decreases }} as decreases
+                from {{ ref(source) }} as operations_of_source
+                where
+                    operations_of_source.{{ holder }} = compared_conditions.wallet_address
+                    and operations_of_source.condition_id = compared_conditions.condition_id
+                {{ 'union all' if not loop.last }}
+            {%- endfor %}
+        ) as operations
+
+    ),
+
+{% else %}
+
+    v1_operations as (
+        {%- for source, holder, increases, decreases in v1_operation_sources %}
+
+            select
+                {{ holder }} as trader_address,
+                condition_id,
+                {{ increases }} as increases,
+                {{ decreases }} as decreases
+            from {{ ref(source) }}
+            {{ 'union all' if not loop.last }}
+        {%- endfor %}
+
+    ),
+
+    followed_v1_operations as (
+
+        select * from v1_operations
+        where trader_address in (select followed_wallets.wallet_address from followed_wallets)
+
+    ),
+
+{% endif %}
 
 -- a split, merge or redemption moves every outcome token of its condition
 v1_operation_counts as (
