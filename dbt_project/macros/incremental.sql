@@ -87,17 +87,17 @@
     {{ return(query_scalar('select ' ~ expression ~ ' from ' ~ relation)) }}
 {% endmacro %}
 
-{#- The rows of `relation` of each position of `positions` (a relation or CTE with
-    wallet_address and token_id; `trader_column` is the relation's), looked up position by
-    position: PostgreSQL reads them through the relation's index on (trader, token), where a
-    join with a set it cannot estimate hashes the whole relation. -#}
-{% macro rows_of_positions(relation, positions, trader_column) %}
+{#- The rows of `relation` of each position of `positions` (a relation or CTE with a trader
+    column, `positions_trader`, and token_id; `trader_column` is the relation's), looked up
+    position by position: PostgreSQL reads them through the relation's index on (trader,
+    token), where a join with a set it cannot estimate hashes the whole relation. -#}
+{% macro rows_of_positions(relation, positions, trader_column, positions_trader) %}
     select stored_rows.*
     from {{ positions }}
     cross join lateral (
         select * from {{ relation }} as rows_of_position
         where
-            rows_of_position.{{ trader_column }} = {{ positions }}.wallet_address
+            rows_of_position.{{ trader_column }} = {{ positions }}.{{ positions_trader }}
             and rows_of_position.token_id = {{ positions }}.token_id
         -- a fence: PostgreSQL would otherwise turn the lookup back into a join
         offset 0

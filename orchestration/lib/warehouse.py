@@ -154,10 +154,10 @@ class Warehouse:
 
     def index_ddl(self, entity: Entity) -> list[str]:
         """Secondary indexes: the incremental models and a refresh's data tests read the rows
-        loaded since their last run, by `_extracted_at`. On PostgreSQL a refresh of the
-        reconciliation looks a wallet's splits, merges and redemptions of a condition up by
-        both, as the staging views spell them (lowered), instead of scanning the activity's
-        whole history; DuckDB scans."""
+        loaded since their last run, by `_extracted_at`. On PostgreSQL a refresh looks the
+        splits, merges and redemptions of a condition (and of a wallet in it) up by condition
+        and holder, as the staging views spell them (lowered), instead of scanning the
+        activity's whole history; DuckDB scans."""
         statements = [
             f"create index if not exists {entity.table}__extracted_at "
             f"on raw.{entity.table} (_extracted_at)"
@@ -165,8 +165,8 @@ class Warehouse:
         holder = next((f for f in ("stakeholder", "redeemer") if f in entity.fields), None)
         if self.kind == "postgres" and holder and "condition" in entity.fields:
             statements.append(
-                f"create index if not exists {entity.table}__holder_condition "
-                f"on raw.{entity.table} (lower({holder}), lower(condition))"
+                f"create index if not exists {entity.table}__condition_holder "
+                f"on raw.{entity.table} (lower(condition), lower({holder}))"
             )
         return statements
 

@@ -69,12 +69,18 @@ changed_activity as (
     from operations
     where operations.extracted_at > {{ loaded }}
     union
+    -- each re-loaded condition's operations looked up by the sources' condition indexes
     select
-        operations.trader_address,
-        operations.condition_id
-    from operations
-    inner join (select distinct condition_id from changed_tokens) as changed_conditions
-        on operations.condition_id = changed_conditions.condition_id
+        condition_operations.trader_address,
+        changed_conditions.condition_id
+    from (select distinct condition_id from changed_tokens) as changed_conditions
+    cross join lateral (
+        select operations.trader_address
+        from operations
+        where operations.condition_id = changed_conditions.condition_id
+        -- a fence: PostgreSQL would otherwise turn the lookup back into a join
+        offset 0
+    ) as condition_operations
 
 )
 

@@ -87,17 +87,21 @@ tokens as (
     -- of theirs or derives from a fill that landed since (splits, merges, redemptions and
     -- conversion legs are read whole above). A scalar bound lets the scans of the fills and
     -- of the stored events skip the row groups of older history: DuckDB has no index to look
-    -- a position's rows up by, and the tables grow in time order.
+    -- a position's rows up by, and the tables grow in time order. Each position's stored
+    -- events are looked up by the table's key index (as a join, PostgreSQL walks all of it).
     history_from as (
 
         select min(event_epoch) as event_epoch
         from (
-            select stored.event_epoch
-            from {{ this }} as stored
-            inner join changed_positions
-                on
+            select position_events.event_epoch
+            from changed_positions
+            cross join lateral (
+                select min(stored.event_epoch) as event_epoch
+                from {{ this }} as stored
+                where
                     stored.trader_address = changed_positions.trader_address
                     and stored.token_id = changed_positions.token_id
+            ) as position_events
             union all
             select new_fills.filled_at_epoch
             from {{ ref('int_fills_attributed') }} as new_fills
@@ -106,26 +110,40 @@ tokens as (
 
     ),
 
+    -- PostgreSQL looks each position's fills up by the fills' (trader, token) index
     fills as (
 
-        select all_fills.*
-        from all_fills
-        inner join changed_positions
-            on
-                all_fills.trader_address = changed_positions.trader_address
-                and all_fills.token_id = changed_positions.token_id
-        where all_fills.filled_at_epoch >= (select history_from.event_epoch from history_from)
+        {%- if target.type == 'postgres' %}
+            {{ rows_of_positions(
+                ref('int_fills_attributed'), 'changed_positions', 'trader_address', 'trader_address'
+            ) }}
+        {%- else %}
+            select all_fills.*
+            from all_fills
+            inner join changed_positions
+                on
+                    all_fills.trader_address = changed_positions.trader_address
+                    and all_fills.token_id = changed_positions.token_id
+            where
+                all_fills.filled_at_epoch >= (select history_from.event_epoch from history_from)
+        {%- endif %}
 
     ),
 
+    -- each pair's operations looked up by the sources' (condition, holder) indexes: as a
+    -- join, PostgreSQL scans every split, merge and redemption of the history
     operations as (
 
-        select all_operations.*
-        from all_operations
-        inner join changed_position_conditions
-            on
+        select pair_operations.*
+        from changed_position_conditions
+        cross join lateral (
+            select * from all_operations
+            where
                 all_operations.trader_address = changed_position_conditions.trader_address
                 and all_operations.condition_id = changed_position_conditions.condition_id
+            -- a fence: PostgreSQL would otherwise turn the lookup back into a join
+            offset 0
+        ) as pair_operations
 
     ),
 
@@ -429,16 +447,21 @@ position_events as (
     ),
 
     -- the stored events of those positions only: what the new rows are compared with (a
-    -- join to every stored event would hash the whole table)
+    -- join to every stored event would hash the whole table); PostgreSQL looks each
+    -- position's up by the table's key index
     stored_events as (
 
-        select stored.*
-        from {{ this }} as stored
-        inner join changed_positions
-            on
-                stored.trader_address = changed_positions.trader_address
-                and stored.token_id = changed_positions.token_id
-        where stored.event_epoch >= (select history_from.event_epoch from history_from)
+        {%- if target.type == 'postgres' %}
+            {{ rows_of_positions(this, 'changed_positions', 'trader_address', 'trader_address') }}
+        {%- else %}
+            select stored.*
+            from {{ this }} as stored
+            inner join changed_positions
+                on
+                    stored.trader_address = changed_positions.trader_address
+                    and stored.token_id = changed_positions.token_id
+            where stored.event_epoch >= (select history_from.event_epoch from history_from)
+        {%- endif %}
 
     )
 {%- endif %},

@@ -1,3 +1,11 @@
+{{
+    config(
+        indexes=postgres_indexes([
+            {'columns': ['condition_id', 'trader_address']},
+        ]),
+    )
+}}
+
 -- The V2 era's user position operations, one row per (transaction, operation): splits,
 -- merges, redemptions and neg-risk conversions made through the collateral adapters,
 -- attributed to the counterparty of the adapter's CTF transfer nearest to the operation's log
@@ -5,7 +13,8 @@
 -- (an exchange) is the settlement leg of a MINT or MERGE match, not a user's operation, and is
 -- dropped; so is one with no transfer to or from anyone but the adapter's own hops.
 -- event_sort_key orders it among the chain's events by (block, log index), after the
--- subgraph's events of the same timestamp (int_order_fills_unioned).
+-- subgraph's events of the same timestamp (int_order_fills_unioned). A refresh looks a
+-- condition's operations (and a trader's in it) up by its index, as the V1 activity's.
 
 with
 

@@ -78,7 +78,9 @@ ledger_positions as (
     select trader_markets.*
     from
         {%- if is_incremental() %}
-            ({{ rows_of_positions(ref('trader_markets'), 'compared', 'wallet_address') }})
+            ({{ rows_of_positions(
+                ref('trader_markets'), 'compared', 'wallet_address', 'wallet_address'
+            ) }})
         {%- else %}
             {{ ref('trader_markets') }}
         {%- endif %} as trader_markets
@@ -100,7 +102,9 @@ fills as (
     select fills.*
     from
         {%- if is_incremental() %}
-            ({{ rows_of_positions(ref('int_fills_attributed'), 'compared', 'trader_address') }})
+            ({{ rows_of_positions(
+                ref('int_fills_attributed'), 'compared', 'trader_address', 'wallet_address'
+            ) }})
         {%- else %}
             {{ ref('int_fills_attributed') }}
         {%- endif %} as fills
@@ -143,7 +147,7 @@ v1_fill_counts as (
     ),
 
     -- each compared wallet's operations of the condition, looked up by the raw tables'
-    -- (holder, condition) index: the activity's whole history is not read
+    -- (condition, holder) index: the activity's whole history is not read
     followed_v1_operations as (
 
         select

@@ -7,6 +7,7 @@
         indexes=postgres_indexes([
             {'columns': ['wallet_address', 'day'], 'unique': true},
             {'columns': ['extracted_at']},
+            {'columns': ['day']},
         ]),
     )
 }}
