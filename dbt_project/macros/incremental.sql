@@ -88,20 +88,28 @@
 {% endmacro %}
 
 {#- The rows of `relation` of each position of `positions` (a relation or CTE with a trader
-    column, `positions_trader`, and token_id; `trader_column` is the relation's), looked up
-    position by position: PostgreSQL reads them through the relation's index on (trader,
-    token), where a join with a set it cannot estimate hashes the whole relation. -#}
+    column, `positions_trader`, and token_id; `trader_column` is the relation's). PostgreSQL
+    looks them up position by position, through the relation's index on (trader, token), where
+    a join with a set it cannot estimate hashes the whole relation; DuckDB joins (it has no
+    such index, and hashes either way). -#}
 {% macro rows_of_positions(relation, positions, trader_column, positions_trader) %}
     select stored_rows.*
     from {{ positions }}
-    cross join lateral (
-        select * from {{ relation }} as rows_of_position
-        where
-            rows_of_position.{{ trader_column }} = {{ positions }}.{{ positions_trader }}
-            and rows_of_position.token_id = {{ positions }}.token_id
-        -- a fence: PostgreSQL would otherwise turn the lookup back into a join
-        offset 0
-    ) as stored_rows
+    {%- if target.type == 'postgres' %}
+        cross join lateral (
+            select * from {{ relation }} as rows_of_position
+            where
+                rows_of_position.{{ trader_column }} = {{ positions }}.{{ positions_trader }}
+                and rows_of_position.token_id = {{ positions }}.token_id
+            -- a fence: PostgreSQL would otherwise turn the lookup back into a join
+            offset 0
+        ) as stored_rows
+    {%- else %}
+        inner join {{ relation }} as stored_rows
+            on
+                stored_rows.{{ trader_column }} = {{ positions }}.{{ positions_trader }}
+                and stored_rows.token_id = {{ positions }}.token_id
+    {%- endif %}
 {% endmacro %}
 
 {#- Each condition's newest fill (of those that had landed by `landed_by`, when given), read per

@@ -69,18 +69,24 @@ changed_activity as (
     from operations
     where operations.extracted_at > {{ loaded }}
     union
-    -- each re-loaded condition's operations looked up by the sources' condition indexes
+    -- every operation of a re-loaded condition: PostgreSQL looks each condition's up by the
+    -- sources' condition indexes (as a join, it scans the whole activity history)
     select
         condition_operations.trader_address,
         changed_conditions.condition_id
     from (select distinct condition_id from changed_tokens) as changed_conditions
-    cross join lateral (
-        select operations.trader_address
-        from operations
-        where operations.condition_id = changed_conditions.condition_id
-        -- a fence: PostgreSQL would otherwise turn the lookup back into a join
-        offset 0
-    ) as condition_operations
+    {%- if target.type == 'postgres' %}
+        cross join lateral (
+            select operations.trader_address
+            from operations
+            where operations.condition_id = changed_conditions.condition_id
+            -- a fence: PostgreSQL would otherwise turn the lookup back into a join
+            offset 0
+        ) as condition_operations
+    {%- else %}
+        inner join operations as condition_operations
+            on changed_conditions.condition_id = condition_operations.condition_id
+    {%- endif %}
 
 )
 

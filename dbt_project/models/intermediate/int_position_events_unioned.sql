@@ -130,20 +130,29 @@ tokens as (
 
     ),
 
-    -- each pair's operations looked up by the sources' (condition, holder) indexes: as a
-    -- join, PostgreSQL scans every split, merge and redemption of the history
+    -- PostgreSQL looks each pair's operations up by the sources' (condition, holder) indexes:
+    -- as a join, it scans every split, merge and redemption of the history
     operations as (
 
-        select pair_operations.*
-        from changed_position_conditions
-        cross join lateral (
-            select * from all_operations
-            where
-                all_operations.trader_address = changed_position_conditions.trader_address
-                and all_operations.condition_id = changed_position_conditions.condition_id
-            -- a fence: PostgreSQL would otherwise turn the lookup back into a join
-            offset 0
-        ) as pair_operations
+        {%- if target.type == 'postgres' %}
+            select pair_operations.*
+            from changed_position_conditions
+            cross join lateral (
+                select * from all_operations
+                where
+                    all_operations.trader_address = changed_position_conditions.trader_address
+                    and all_operations.condition_id = changed_position_conditions.condition_id
+                -- a fence: PostgreSQL would otherwise turn the lookup back into a join
+                offset 0
+            ) as pair_operations
+        {%- else %}
+            select all_operations.*
+            from all_operations
+            inner join changed_position_conditions
+                on
+                    all_operations.trader_address = changed_position_conditions.trader_address
+                    and all_operations.condition_id = changed_position_conditions.condition_id
+        {%- endif %}
 
     ),
 

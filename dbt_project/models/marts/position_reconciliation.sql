@@ -133,7 +133,7 @@ v1_fill_counts as (
     ('stg_polymarket__redemptions', 'redeemer_address', 0, 1),
 ] %}
 
-{% if is_incremental() %}
+{% if is_incremental() and target.type == 'postgres' %}
 
     compared_conditions as (
 
@@ -147,7 +147,8 @@ v1_fill_counts as (
     ),
 
     -- each compared wallet's operations of the condition, looked up by the raw tables'
-    -- (condition, holder) index: the activity's whole history is not read
+    -- (condition, holder) index: the activity's whole history is not read (DuckDB has no
+    -- such index, and scans either way)
     followed_v1_operations as (
 
         select

@@ -89,12 +89,14 @@ metadata_loads as (
 {% if is_incremental() %}
     {%- set loaded = stored_watermark(this) %}
 
+    -- the table itself: PostgreSQL reads the rows written since by its extracted_at index
+    -- (through the CTE, referenced twice, it would store and sort every trader-market)
     rewritten_markets as (
 
         select
             trader_address,
             market_id
-        from trader_markets
+        from {{ ref('int_trader_markets_summarized') }}
         where extracted_at > {{ loaded }}
 
     ),
