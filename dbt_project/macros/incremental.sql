@@ -87,29 +87,41 @@
     {{ return(query_scalar('select ' ~ expression ~ ' from ' ~ relation)) }}
 {% endmacro %}
 
-{#- The rows of `relation` of each position of `positions` (a relation or CTE with a trader
-    column, `positions_trader`, and token_id; `trader_column` is the relation's). PostgreSQL
-    looks them up position by position, through the relation's index on (trader, token), where
-    a join with a set it cannot estimate hashes the whole relation; DuckDB joins (it has no
-    such index, and hashes either way). -#}
-{% macro rows_of_positions(relation, positions, trader_column, positions_trader) %}
-    select stored_rows.*
-    from {{ positions }}
+{#- The rows of `relation` that match a row of `outer` (a relation or CTE) on `keys`, pairs
+    of (relation's column, outer's column). PostgreSQL looks them up row by row, through the
+    relation's index on those columns, where a join with a set it cannot estimate (a scope's
+    CTE) hashes or sorts the whole relation; DuckDB joins (it has no such index, and hashes
+    either way). For the few rows a refresh rewrites beside a long history. -#}
+{% macro rows_matching(relation, outer, keys) %}
+    select matched.*
+    from {{ outer }}
     {%- if target.type == 'postgres' %}
         cross join lateral (
-            select * from {{ relation }} as rows_of_position
+            select * from {{ relation }} as candidates
             where
-                rows_of_position.{{ trader_column }} = {{ positions }}.{{ positions_trader }}
-                and rows_of_position.token_id = {{ positions }}.token_id
+                {%- for column, outer_column in keys %}
+                    {{ 'and ' if not loop.first -}}
+                    candidates.{{ column }} = {{ outer }}.{{ outer_column }}
+                {%- endfor %}
             -- a fence: PostgreSQL would otherwise turn the lookup back into a join
             offset 0
-        ) as stored_rows
+        ) as matched
     {%- else %}
-        inner join {{ relation }} as stored_rows
+        inner join {{ relation }} as matched
             on
-                stored_rows.{{ trader_column }} = {{ positions }}.{{ positions_trader }}
-                and stored_rows.token_id = {{ positions }}.token_id
+                {%- for column, outer_column in keys %}
+                    {{ 'and ' if not loop.first -}}
+                    matched.{{ column }} = {{ outer }}.{{ outer_column }}
+                {%- endfor %}
     {%- endif %}
+{% endmacro %}
+
+{#- The rows of `relation` of each position of `positions` (rows_matching on the trader,
+    `trader_column` in the relation and `positions_trader` in `positions`, and token_id). -#}
+{% macro rows_of_positions(relation, positions, trader_column, positions_trader) %}
+    {{ rows_matching(
+        relation, positions, [(trader_column, positions_trader), ('token_id', 'token_id')]
+    ) }}
 {% endmacro %}
 
 {#- Each condition's newest fill (of those that had landed by `landed_by`, when given), read per

@@ -61,6 +61,12 @@ changed_tokens as (
 
 ),
 
+changed_conditions as (
+
+    select distinct condition_id from changed_tokens
+
+),
+
 changed_activity as (
 
     select
@@ -73,20 +79,10 @@ changed_activity as (
     -- sources' condition indexes (as a join, it scans the whole activity history)
     select
         condition_operations.trader_address,
-        changed_conditions.condition_id
-    from (select distinct condition_id from changed_tokens) as changed_conditions
-    {%- if target.type == 'postgres' %}
-        cross join lateral (
-            select operations.trader_address
-            from operations
-            where operations.condition_id = changed_conditions.condition_id
-            -- a fence: PostgreSQL would otherwise turn the lookup back into a join
-            offset 0
-        ) as condition_operations
-    {%- else %}
-        inner join operations as condition_operations
-            on changed_conditions.condition_id = condition_operations.condition_id
-    {%- endif %}
+        condition_operations.condition_id
+    from (
+        {{ rows_matching('operations', 'changed_conditions', [('condition_id', 'condition_id')]) }}
+    ) as condition_operations
 
 )
 

@@ -134,25 +134,9 @@ tokens as (
     -- as a join, it scans every split, merge and redemption of the history
     operations as (
 
-        {%- if target.type == 'postgres' %}
-            select pair_operations.*
-            from changed_position_conditions
-            cross join lateral (
-                select * from all_operations
-                where
-                    all_operations.trader_address = changed_position_conditions.trader_address
-                    and all_operations.condition_id = changed_position_conditions.condition_id
-                -- a fence: PostgreSQL would otherwise turn the lookup back into a join
-                offset 0
-            ) as pair_operations
-        {%- else %}
-            select all_operations.*
-            from all_operations
-            inner join changed_position_conditions
-                on
-                    all_operations.trader_address = changed_position_conditions.trader_address
-                    and all_operations.condition_id = changed_position_conditions.condition_id
-        {%- endif %}
+        {{ rows_matching('all_operations', 'changed_position_conditions', [
+            ('trader_address', 'trader_address'), ('condition_id', 'condition_id'),
+        ]) }}
 
     ),
 

@@ -47,24 +47,14 @@ tokens as (
 
 ),
 
+-- the operations loaded since, of both eras (through the raw tables' _extracted_at index);
+-- an adapter's conversion too marks every token of its condition as V2-era
 operations_loaded as (
 
     select
-        stakeholder_address as trader_address,
+        trader_address,
         condition_id
-    from {{ ref('stg_polymarket__splits') }}
-    where extracted_at > {{ loaded }}
-    union
-    select
-        stakeholder_address as trader_address,
-        condition_id
-    from {{ ref('stg_polymarket__merges') }}
-    where extracted_at > {{ loaded }}
-    union
-    select
-        redeemer_address as trader_address,
-        condition_id
-    from {{ ref('stg_polymarket__redemptions') }}
+    from {{ ref('int_collateral_operations_unioned') }}
     where extracted_at > {{ loaded }}
     union
     select
