@@ -147,10 +147,10 @@
     does not exist yet, or has no extracted_at column, as a table an earlier release built:
     its scope still compiles in the full refresh that rebuilds it), as a timestamp literal
     read when the model runs: what an incremental model tells the rows loaded since its last
-    build by. A literal, not a subquery: PostgreSQL
-    plans a filter on a literal from its statistics and finds the few rows loaded since through
-    the extracted_at index, where against a subquery it assumes a third of the table and scans
-    it whole. The text form keeps the microseconds and the offset exactly on both engines. -#}
+    build by. A literal, not a subquery: PostgreSQL plans a filter on a literal from its
+    statistics and finds the few rows loaded since through the extracted_at index, where
+    against a subquery it assumes a third of the table and scans it whole. The text form
+    keeps the microseconds and the offset exactly on both engines. -#}
 {% macro stored_watermark(relation) %}
     {%- set epoch = epoch_to_timestamptz(0) -%}
     {%- if not execute or relation is none -%}
