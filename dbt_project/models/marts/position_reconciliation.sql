@@ -37,8 +37,9 @@
 -- A position agrees when identical or different by rounding only.
 --
 -- Incremental runs compare again only the positions whose inputs moved since the last build
--- (int_position_reconciliation_scope): what they read of the fills and operations is looked
--- up for those positions, so a refresh's cost follows them, not the followed wallets' history.
+-- (int_position_reconciliation_scope); on PostgreSQL what they read of the ledger, the fills
+-- and the operations is looked up by index for those positions, so a refresh's cost follows
+-- them, not the followed wallets' history.
 
 with
 
