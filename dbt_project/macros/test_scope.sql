@@ -153,22 +153,21 @@
     {%- if model.test_metadata.name in ('unique', 'unique_combination') -%}
         {%- set keys = kwargs.get('columns') or [kwargs.get('column_name')] -%}
         {%- if key_indexed(relation, keys) -%}
-        {#- each changed key's rows looked up by the model's index: PostgreSQL otherwise hashes
-            the changed keys and scans the whole table for them -#}
+        {#- each changed key's rows looked up by the model's index (rows_matching): PostgreSQL
+            otherwise hashes the changed keys and scans the whole table for them -#}
+        {%- set key_pairs = [] -%}
+        {%- for key in keys -%}
+            {%- do key_pairs.append((key, key)) -%}
+        {%- endfor -%}
         {%- set scoped -%}
             (
-                select stored.*
-                from (
+                with changed_keys as (
                     select distinct {{ keys | join(', ') }} from {{ relation }} where {{ changed }}
-                ) as changed_keys
-                cross join lateral (
-                    select * from {{ relation }} as rows_of_key
-                    where
-                        {% for key in keys -%}
-                        rows_of_key.{{ key }} = changed_keys.{{ key }}{{ ' and ' if not loop.last }}
-                        {%- endfor %}
-                        {%- if where %} and ({{ where }}){% endif %}
-                ) as stored
+                )
+                select * from (
+                    {{ rows_matching(relation, 'changed_keys', key_pairs) }}
+                ) as rows_of_keys
+                {%- if where %} where ({{ where }}){% endif %}
             ) dbt_subquery
         {%- endset -%}
         {%- else -%}
