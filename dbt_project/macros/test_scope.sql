@@ -10,7 +10,10 @@
         relation (a new row repeating a stored key fails);
       - every other generic test: those rows (a relationships test still looks them up in
         the whole parent).
-    Rows written by a build whose tests failed are tested again until one passes. Tables
+    Rows written by a build whose tests failed are tested again until one passes. On
+    PostgreSQL a unique test whose key a unique index of the model enforces (and not_null
+    tests cover) reads the rows only when that index is gone: the database refuses a repeated
+    key on every write, and re-reading the keys a refresh wrote grows with the table. Tables
     rebuilt on every run and the singular tests are tested whole, and so is everything in a
     full refresh, a first build, `dbt test`, or with `--vars '{scope_tests_to_changes: false}'`.
 -#}
@@ -140,8 +143,27 @@
     {{ return("cast('" ~ found.rows[0][0] ~ "' as timestamp with time zone)") }}
 {% endmacro %}
 
-{#- dbt's hook for the relation a generic test reads: scoped as described above -#}
+{#- dbt's hook for the relation a generic test reads: scoped as described above, and for a
+    unique test that a unique index enforces, read only if that index is gone -#}
 {% macro get_where_subquery(relation) -%}
+    {%- set kwargs = model.test_metadata.kwargs -%}
+    {%- set keys = kwargs.get('columns') or [kwargs.get('column_name')] -%}
+    {%- set checked = scoped_test_relation(relation, keys) -%}
+    {%- if model.test_metadata.name in ('unique', 'unique_combination')
+        and execute and unique_index_enforces(relation, keys) -%}
+        {%- set guarded -%}
+            (
+                select * from {{ checked }}
+                where not exists ({{ enforcing_unique_index(relation, keys) }})
+            ) dbt_subquery
+        {%- endset -%}
+        {{ return(guarded) }}
+    {%- endif -%}
+    {{ return(checked) }}
+{%- endmacro %}
+
+{#- `keys`: a unique test's columns -#}
+{% macro scoped_test_relation(relation, keys) -%}
     {%- set where = config.get('where', '') -%}
     {%- set scope = changed_rows_scope(relation) if execute else none -%}
     {%- set since = build_scope_since(scope[1]) if scope else none -%}
@@ -149,9 +171,7 @@
         {{ return(default__get_where_subquery(relation)) }}
     {%- endif -%}
     {%- set changed = scope[0] ~ ' > ' ~ since -%}
-    {%- set kwargs = model.test_metadata.kwargs -%}
     {%- if model.test_metadata.name in ('unique', 'unique_combination') -%}
-        {%- set keys = kwargs.get('columns') or [kwargs.get('column_name')] -%}
         {%- if key_indexed(relation, keys) -%}
         {#- each changed key's rows looked up by the model's index (rows_matching): PostgreSQL
             otherwise hashes the changed keys and scans the whole table for them -#}
@@ -207,3 +227,52 @@
     {%- endfor -%}
     {{ return(false) }}
 {% endmacro %}
+
+{#- Whether a unique index on PostgreSQL can stand for a unique test of `keys`: the model's
+    `indexes` config has a unique one over some of them, and a not_null test covers each key
+    (the index lets rows with a null key repeat; the unique test would count them). The
+    database then refuses a repeated key on every write, full build or refresh, and the test
+    reads the rows only if the index is gone (enforcing_unique_index). -#}
+{% macro unique_index_enforces(relation, keys) %}
+    {%- if target.type != 'postgres' -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- for node in graph.nodes.values()
+        if node.resource_type == 'model'
+        and node.schema == relation.schema and node.alias == relation.identifier -%}
+        {%- set not_null = [] -%}
+        {%- for test in graph.nodes.values()
+            if test.resource_type == 'test' and test.attached_node == node.unique_id
+            and (test.test_metadata or {}).get('name') == 'not_null' -%}
+            {%- do not_null.append(test.test_metadata.kwargs.get('column_name')) -%}
+        {%- endfor -%}
+        {%- for key in keys if key not in not_null -%}
+            {{ return(false) }}
+        {%- endfor -%}
+        {%- for index in node.config.get('indexes') or []
+            if index.unique and index.columns | reject('in', keys) | list | length == 0 -%}
+            {{ return(true) }}
+        {%- endfor -%}
+    {%- endfor -%}
+    {{ return(false) }}
+{% endmacro %}
+
+{#- A valid unique index of `relation` over some of `keys`, from the catalog: uncorrelated, so
+    PostgreSQL evaluates it once and skips reading the rows it guards when it finds one -#}
+{% macro enforcing_unique_index(relation, keys) -%}
+    select 1
+    from pg_catalog.pg_index as enforcing
+    where
+        enforcing.indrelid = to_regclass('{{ relation.include(database=false) }}')
+        and enforcing.indisunique
+        and enforcing.indisvalid
+        and enforcing.indpred is null
+        and enforcing.indexprs is null
+        and array(
+            select indexed.attname::text
+            from pg_catalog.pg_attribute as indexed
+            where
+                indexed.attrelid = enforcing.indrelid
+                and indexed.attnum = any(enforcing.indkey)
+        ) <@ array[{% for key in keys %}'{{ key }}'{{ ', ' if not loop.last }}{% endfor %}]::text[]
+{%- endmacro %}

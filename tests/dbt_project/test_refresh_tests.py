@@ -70,3 +70,41 @@ def test_refresh_looks_a_changed_key_up_by_the_models_index_and_fails_on_a_repea
         (wh.tmp / "target" / "run").rglob("_int_position_events_folded.yml/unique_combination*.sql")
     )
     assert "cross join lateral" in compiled.read_text(), "the refresh scanned the whole ledger"
+
+
+@pytest.mark.postgres
+def test_a_unique_index_stands_for_the_unique_test_until_it_is_dropped(make_warehouse):
+    """On PostgreSQL a unique test over a key that a unique index of the model enforces reads
+    no row while the index is there (the database refuses a repeat), and reads them and fails
+    on a repeated key once the index is gone."""
+    ds = generate("tiny")
+    wh = make_warehouse("postgres", "unique_index")
+    wh.load(dataset_entities(ds), ds.head_block)
+    wh.dbt("build")
+
+    summaries = "intermediate.int_position_summaries"
+    test = "unique_combination_int_position_summaries_trader_address__token_id"
+    with psycopg.connect(wh.database_url, autocommit=True) as con:
+        (index,) = con.execute(
+            "select indexrelid::regclass::text from pg_index"
+            " where indrelid = %s::regclass and indisunique",
+            [summaries],
+        ).fetchone()
+        # dbt names a long test's file by a hash: the summaries' one unique test
+        compiled = next(
+            (wh.tmp / "target" / "run").rglob(
+                "_int_position_summaries.yml/unique_combination*.sql"
+            )
+        ).read_text()
+        plan = "\n".join(
+            row[0] for row in con.execute(f"explain (analyze, costs off) {compiled}").fetchall()
+        )
+        assert "Seq Scan on int_position_summaries" in plan
+        assert "never executed" in plan, f"the test read the rows under the unique index:\n{plan}"
+
+        con.execute(f"drop index {index}")
+        con.execute(
+            f"insert into {summaries} select * from {summaries} order by trader_address limit 1"
+        )
+    with pytest.raises(AssertionError, match=f"Failure in test {test}"):
+        wh.dbt("test", "--select", "int_position_summaries")
