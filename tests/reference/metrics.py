@@ -681,6 +681,7 @@ def _compute(entities, excluded, min_trades, min_volume) -> Reference:
                     d["trades"] += 1
                     d["buy_volume" if e.kind == "buy" else "sell_volume"] += e.usdc
         cumulative_cash = cumulative_realized = previous = Decimal(0)
+        peak = drawdown = None
         for day in sorted(days):
             d = days[day]
             eod = day * DAY + DAY - 1
@@ -698,6 +699,8 @@ def _compute(entities, excluded, min_trades, min_volume) -> Reference:
                 value += s.shares * mark
                 open_positions += 1
             cumulative_pnl = cumulative_realized + unrealized
+            peak = cumulative_pnl if peak is None else max(peak, cumulative_pnl)
+            drawdown = max(drawdown or Decimal(0), peak - cumulative_pnl)
             date = dt.date(1970, 1, 1) + dt.timedelta(days=day)
             trader_stats[(trader, date)] = {
                 "wallet_address": trader,
@@ -711,6 +714,8 @@ def _compute(entities, excluded, min_trades, min_volume) -> Reference:
                 "position_value": value,
                 "end_of_day_equity": cumulative_cash + value,
                 "open_positions": open_positions,
+                "peak_pnl": peak,
+                "max_drawdown": drawdown,
             }
             previous = cumulative_pnl
 

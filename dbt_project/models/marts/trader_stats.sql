@@ -37,7 +37,9 @@ ledger as (
 
 ),
 
-summaries as (
+-- not materialized: a refresh reads only the affected traders' summaries, twice, where a
+-- stored copy would hold every position's
+summaries as not materialized (
 
     select * from {{ ref('int_position_summaries') }}
 
@@ -210,6 +212,23 @@ watermark as (
         select prices.*
         from prices
         where prices.day_start_epoch >= (select start_day_start_epoch from recomputed_from)
+
+    ),
+
+    -- the running peak and drawdown the recomputed days continue: the stored row of the
+    -- previous active day (none when the trader's first day is recomputed)
+    previous_peaks as (
+
+        select
+            stored.wallet_address as trader_address,
+            stored.peak_pnl,
+            stored.max_drawdown
+        from {{ this }} as stored
+        inner join affected_traders
+            on
+                stored.wallet_address = affected_traders.trader_address
+                and stored.day = {{ epoch_to_date('affected_traders.start_day_start_epoch') }}
+        where affected_traders.start_day_start_epoch < affected_traders.from_day_start_epoch
 
     ),
 
@@ -406,34 +425,80 @@ with_daily_pnl as (
         *,
         cumulative_pnl_e24 - coalesce(lag(cumulative_pnl_e24) over (
             partition by trader_address order by day_start_epoch
-        ), 0) as pnl_e24
+        ), 0) as pnl_e24,
+        {{ money('cumulative_pnl_e24') }} as cumulative_pnl
     from with_pnl
+
+),
+
+-- the highest cumulative PnL (as shown, to the micro-USDC) at the end of any active day so
+-- far, and the largest fall from such a peak so far (DESIGN section 2, "Trader risk"):
+-- traders_v2 reads a trader's max_drawdown from its last row and as_of. An incremental run
+-- continues them from the previous active day's stored row.
+{%- set previous = 'previous_peaks' if is_incremental() else none %}
+with_peaks as (
+
+    select
+        with_daily_pnl.*,
+        greatest(
+            {{ previous ~ '.peak_pnl' if previous else 'null' }},
+            max(with_daily_pnl.cumulative_pnl) over (
+                partition by with_daily_pnl.trader_address
+                order by with_daily_pnl.day_start_epoch
+                rows between unbounded preceding and current row
+            )
+        ) as peak_pnl,
+        {{ 'coalesce(' ~ previous ~ '.max_drawdown, 0)' if previous else '0' }}
+            as previous_max_drawdown
+    from with_daily_pnl
+    {% if previous -%}
+        left join previous_peaks
+            on with_daily_pnl.trader_address = previous_peaks.trader_address
+    {%- endif %}
+
+),
+
+with_drawdowns as (
+
+    select
+        *,
+        greatest(
+            previous_max_drawdown,
+            max(peak_pnl - cumulative_pnl) over (
+                partition by trader_address
+                order by day_start_epoch
+                rows between unbounded preceding and current row
+            )
+        ) as max_drawdown
+    from with_peaks
 
 )
 
 select
-    with_daily_pnl.trader_address as wallet_address,
-    {{ epoch_to_date('with_daily_pnl.day_start_epoch') }} as day,
-    with_daily_pnl.trades,
-    with_daily_pnl.buy_volume,
-    with_daily_pnl.sell_volume,
-    with_daily_pnl.buy_volume + with_daily_pnl.sell_volume as volume,
-    {{ money('with_daily_pnl.cash_flow_e24') }} as cash_flow,
-    {{ money('with_daily_pnl.realized_pnl_e24') }} as realized_pnl,
-    {{ money('with_daily_pnl.pnl_e24') }} as pnl,
-    {{ money('with_daily_pnl.cumulative_realized_pnl_e24') }} as cumulative_realized_pnl,
-    {{ money('with_daily_pnl.unrealized_pnl_e24') }} as unrealized_pnl,
-    {{ money('with_daily_pnl.cumulative_pnl_e24') }} as cumulative_pnl,
-    {{ money('with_daily_pnl.position_value_e24') }} as position_value,
-    {{ money('with_daily_pnl.end_of_day_equity_e24') }} as end_of_day_equity,
-    with_daily_pnl.open_positions,
+    with_drawdowns.trader_address as wallet_address,
+    {{ epoch_to_date('with_drawdowns.day_start_epoch') }} as day,
+    with_drawdowns.trades,
+    with_drawdowns.buy_volume,
+    with_drawdowns.sell_volume,
+    with_drawdowns.buy_volume + with_drawdowns.sell_volume as volume,
+    {{ money('with_drawdowns.cash_flow_e24') }} as cash_flow,
+    {{ money('with_drawdowns.realized_pnl_e24') }} as realized_pnl,
+    {{ money('with_drawdowns.pnl_e24') }} as pnl,
+    {{ money('with_drawdowns.cumulative_realized_pnl_e24') }} as cumulative_realized_pnl,
+    {{ money('with_drawdowns.unrealized_pnl_e24') }} as unrealized_pnl,
+    with_drawdowns.cumulative_pnl,
+    {{ money('with_drawdowns.position_value_e24') }} as position_value,
+    {{ money('with_drawdowns.end_of_day_equity_e24') }} as end_of_day_equity,
+    with_drawdowns.open_positions,
+    cast(with_drawdowns.peak_pnl as decimal(38, 6)) as peak_pnl,
+    cast(with_drawdowns.max_drawdown as decimal(38, 6)) as max_drawdown,
     watermark.extracted_at
 
-from with_daily_pnl
+from with_drawdowns
 cross join watermark
 {% if is_incremental() -%}
     inner join affected_traders
         on
-            with_daily_pnl.trader_address = affected_traders.trader_address
-            and with_daily_pnl.day_start_epoch >= affected_traders.from_day_start_epoch
+            with_drawdowns.trader_address = affected_traders.trader_address
+            and with_drawdowns.day_start_epoch >= affected_traders.from_day_start_epoch
 {%- endif %}

@@ -40,7 +40,9 @@ positions as (
 
 ),
 
-trader_markets as (
+-- not materialized: read three times below, each a scan of the table itself (a stored copy of
+-- every trader-market costs more than the scans)
+trader_markets as not materialized (
 
     select * from {{ ref('int_trader_markets_summarized') }}
 
@@ -180,46 +182,50 @@ extreme_markets as (
 
 ),
 
--- cumulative total PnL at the end of each active day, then at as_of
-equity_curve as (
+-- each trader's running peak and drawdown at its last active day (trader_stats carries them
+-- day by day): PostgreSQL looks the last row up by the (wallet, day) index, not every day of
+-- every trader
+last_days as (
 
-    select
-        wallet_address as trader_address,
-        0 as is_as_of,
-        day,
-        cumulative_pnl
-    from daily
-    union all
-    select
-        trader_address,
-        1 as is_as_of,
-        cast(null as date) as day,
-        {{ money('total_pnl_e24') }} as cumulative_pnl
-    from trader_equity
-
-),
-
-equity_peaks as (
-
-    select
-        trader_address,
-        cumulative_pnl,
-        max(cumulative_pnl) over (
-            partition by trader_address
-            order by is_as_of, day
-            rows between unbounded preceding and current row
-        ) as peak_pnl
-    from equity_curve
+    {% if target.type == 'postgres' -%}
+        select
+            traders.trader_address,
+            last_day.peak_pnl,
+            last_day.max_drawdown
+        from traders
+        cross join lateral (
+            select
+                daily.peak_pnl,
+                daily.max_drawdown
+            from daily
+            where daily.wallet_address = traders.trader_address
+            order by daily.day desc
+            limit 1
+        ) as last_day
+    {%- else -%}
+        select
+            wallet_address as trader_address,
+            arg_max(peak_pnl, day) as peak_pnl,
+            arg_max(max_drawdown, day) as max_drawdown
+        from daily
+        group by wallet_address
+    {%- endif %}
 
 ),
 
+-- the largest fall of the cumulative PnL from an earlier peak, as_of being its last point
 drawdowns as (
 
     select
-        trader_address,
-        max(peak_pnl - cumulative_pnl) as max_drawdown
-    from equity_peaks
-    group by trader_address
+        trader_equity.trader_address,
+        greatest(
+            coalesce(last_days.max_drawdown, 0),
+            coalesce(last_days.peak_pnl, {{ money('trader_equity.total_pnl_e24') }})
+            - {{ money('trader_equity.total_pnl_e24') }}
+        ) as max_drawdown
+    from trader_equity
+    left join last_days
+        on trader_equity.trader_address = last_days.trader_address
 
 )
 
