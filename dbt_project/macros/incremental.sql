@@ -355,3 +355,37 @@
     left join {{ ref('int_outcome_tokens_enumerated') }} as tokens
         on {{ trader_markets }}.market_id = tokens.condition_id
 {% endmacro %}
+
+{#- For each trader of `traders` (trader_address, from_day_start_epoch), the day of its stored
+    row `which` that day ('first on or after', 'last before'), as day_start_epoch; no row
+    when it has none. PostgreSQL takes it off the (wallet, day) index, one entry per
+    trader, where a join reads every stored day of the traders (their whole history). -#}
+{% macro stored_day_next_to(stored, traders, which) %}
+    {%- set bound = epoch_to_date(traders ~ '.from_day_start_epoch') %}
+    {%- set condition, order = {
+        'first on or after': (bound ~ ' <= stored.day', 'asc'),
+        'last before': (bound ~ ' > stored.day', 'desc'),
+    }[which] %}
+    {%- if target.type == 'postgres' %}
+    select
+        {{ traders }}.trader_address,
+        {{ date_to_epoch('next_day.day') }} as day_start_epoch
+    from {{ traders }}
+    cross join lateral (
+        select stored.day
+        from {{ stored }} as stored
+        where stored.wallet_address = {{ traders }}.trader_address and {{ condition }}
+        order by stored.day {{ order }}
+        limit 1
+    ) as next_day
+    {%- else %}
+    select
+        {{ traders }}.trader_address,
+        {{ date_to_epoch(('min' if order == 'asc' else 'max') ~ '(stored.day)') }}
+            as day_start_epoch
+    from {{ traders }}
+    inner join {{ stored }} as stored
+        on {{ traders }}.trader_address = stored.wallet_address and {{ condition }}
+    group by {{ traders }}.trader_address
+    {%- endif %}
+{% endmacro %}

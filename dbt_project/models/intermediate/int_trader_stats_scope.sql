@@ -107,17 +107,19 @@ loaded_conditions as (
 previous_first_redemptions as (
 
     select
-        redemptions.condition_id,
+        condition_redemptions.condition_id,
         min(
             case
-                when redemptions.extracted_at <= {{ loaded }}
-                    then redemptions.redeemed_at_epoch
+                when condition_redemptions.extracted_at <= {{ loaded }}
+                    then condition_redemptions.redeemed_at_epoch
             end
         ) as first_redemption_epoch
-    from redemptions
-    inner join loaded_conditions
-        on redemptions.condition_id = loaded_conditions.market_id
-    group by redemptions.condition_id
+    -- looked up by condition (the raw table's condition index on PostgreSQL), where a join
+    -- reads every redemption ever loaded
+    from (
+        {{ rows_matching('redemptions', 'loaded_conditions', [('condition_id', 'market_id')]) }}
+    ) as condition_redemptions
+    group by condition_redemptions.condition_id
 
 ),
 
@@ -253,14 +255,9 @@ mark_holders as (
 mark_affected as (
 
     select
-        mark_holders.trader_address,
-        min({{ date_to_epoch('stored.day') }}) as from_day_start_epoch
-    from mark_holders
-    inner join {{ stored }} as stored
-        on
-            mark_holders.trader_address = stored.wallet_address
-            and {{ epoch_to_date('mark_holders.from_day_start_epoch') }} <= stored.day
-    group by mark_holders.trader_address
+        trader_address,
+        day_start_epoch as from_day_start_epoch
+    from ({{ stored_day_next_to(stored, 'mark_holders', 'first on or after') }}) as next_days
 
 ),
 
@@ -279,27 +276,20 @@ affected_from as (
 ),
 
 -- recomputed from the previous active day, whose cumulative PnL the first row's pnl needs
-affected_traders as (
+previous_days as (
 
-    select
-        affected_from.trader_address,
-        affected_from.from_day_start_epoch,
-        coalesce(
-            {{ date_to_epoch('max(stored.day)') }}, affected_from.from_day_start_epoch
-        ) as start_day_start_epoch
-    from affected_from
-    left join {{ stored }} as stored
-        on
-            affected_from.trader_address = stored.wallet_address
-            and {{ epoch_to_date('affected_from.from_day_start_epoch') }} > stored.day
-    group by affected_from.trader_address, affected_from.from_day_start_epoch
+    {{ stored_day_next_to(stored, 'affected_from', 'last before') }}
 
 )
 
 select
-    trader_address,
-    from_day_start_epoch,
-    start_day_start_epoch
-from affected_traders
+    affected_from.trader_address,
+    affected_from.from_day_start_epoch,
+    coalesce(
+        previous_days.day_start_epoch, affected_from.from_day_start_epoch
+    ) as start_day_start_epoch
+from affected_from
+left join previous_days
+    on affected_from.trader_address = previous_days.trader_address
 
 {% endif %}

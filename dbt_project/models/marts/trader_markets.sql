@@ -27,7 +27,9 @@ summaries as (
 
 ),
 
-equity as (
+-- not materialized: each read below takes only the rows it needs (a refresh's rewritten
+-- positions, by key), where a stored copy would hold every position's 'now' row
+equity as not materialized (
 
     select * from {{ ref('int_position_equity_windowed') }}
     where instant_name = 'now'
