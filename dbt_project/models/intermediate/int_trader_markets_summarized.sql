@@ -30,10 +30,7 @@ summaries as (
 
 ),
 
--- not materialized: each read below takes only the rows it needs (PostgreSQL finds a
--- refresh's rewritten rows by the extracted_at index), where a stored copy would hold every
--- position's 'now' row
-equity as not materialized (
+equity as (
 
     select * from {{ ref('int_position_equity_windowed') }}
     where instant_name = 'now'

@@ -107,19 +107,17 @@ loaded_conditions as (
 previous_first_redemptions as (
 
     select
-        condition_redemptions.condition_id,
+        redemptions.condition_id,
         min(
             case
-                when condition_redemptions.extracted_at <= {{ loaded }}
-                    then condition_redemptions.redeemed_at_epoch
+                when redemptions.extracted_at <= {{ loaded }}
+                    then redemptions.redeemed_at_epoch
             end
         ) as first_redemption_epoch
-    -- looked up by condition (the raw table's condition index on PostgreSQL), where a join
-    -- reads every redemption ever loaded
-    from (
-        {{ rows_matching('redemptions', 'loaded_conditions', [('condition_id', 'market_id')]) }}
-    ) as condition_redemptions
-    group by condition_redemptions.condition_id
+    from redemptions
+    inner join loaded_conditions
+        on redemptions.condition_id = loaded_conditions.market_id
+    group by redemptions.condition_id
 
 ),
 

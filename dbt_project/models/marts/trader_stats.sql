@@ -216,19 +216,29 @@ watermark as (
     ),
 
     -- the running peak and drawdown the recomputed days continue: the stored row of the
-    -- previous active day (none when the trader's first day is recomputed)
+    -- previous active day (none when the trader's first day is recomputed), looked up by
+    -- (wallet, day) where a join reads every stored day
+    previous_days as (
+
+        select
+            trader_address,
+            {{ epoch_to_date('start_day_start_epoch') }} as day
+        from affected_traders
+        where start_day_start_epoch < from_day_start_epoch
+
+    ),
+
     previous_peaks as (
 
         select
             stored.wallet_address as trader_address,
             stored.peak_pnl,
             stored.max_drawdown
-        from {{ this }} as stored
-        inner join affected_traders
-            on
-                stored.wallet_address = affected_traders.trader_address
-                and stored.day = {{ epoch_to_date('affected_traders.start_day_start_epoch') }}
-        where affected_traders.start_day_start_epoch < affected_traders.from_day_start_epoch
+        from (
+            {{ rows_matching(this, 'previous_days', [
+                ('wallet_address', 'trader_address'), ('day', 'day')
+            ]) }}
+        ) as stored
 
     ),
 
