@@ -92,9 +92,7 @@ def test_a_unique_index_stands_for_the_unique_test_until_it_is_dropped(make_ware
         ).fetchone()
         # dbt names a long test's file by a hash: the summaries' one unique test
         compiled = next(
-            (wh.tmp / "target" / "run").rglob(
-                "_int_position_summaries.yml/unique_combination*.sql"
-            )
+            (wh.tmp / "target" / "run").rglob("_int_position_summaries.yml/unique_combination*.sql")
         ).read_text()
         plan = "\n".join(
             row[0] for row in con.execute(f"explain (analyze, costs off) {compiled}").fetchall()
