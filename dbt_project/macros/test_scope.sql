@@ -215,17 +215,25 @@
 {#- Whether PostgreSQL can look a tested relation's rows up by `keys`: a model with an index
     (its `indexes` config) whose leading column is one of them. -#}
 {% macro key_indexed(relation, keys) %}
-    {%- if target.type != 'postgres' -%}
-        {{ return(false) }}
-    {%- endif -%}
-    {%- for node in graph.nodes.values()
-        if node.resource_type == 'model'
-        and node.schema == relation.schema and node.alias == relation.identifier -%}
-        {%- for index in node.config.get('indexes') or [] if index.columns[0] in keys -%}
-            {{ return(true) }}
-        {%- endfor -%}
+    {%- set node = postgres_model_node(relation) -%}
+    {%- for index in (node.config.get('indexes') if node else none) or []
+        if index.columns[0] in keys -%}
+        {{ return(true) }}
     {%- endfor -%}
     {{ return(false) }}
+{% endmacro %}
+
+{#- The model a tested relation is, when it is one on PostgreSQL (where its `indexes` config
+    builds indexes); none otherwise -#}
+{% macro postgres_model_node(relation) %}
+    {%- if target.type == 'postgres' -%}
+        {%- for node in graph.nodes.values()
+            if node.resource_type == 'model'
+            and node.schema == relation.schema and node.alias == relation.identifier -%}
+            {{ return(node) }}
+        {%- endfor -%}
+    {%- endif -%}
+    {{ return(none) }}
 {% endmacro %}
 
 {#- Whether a unique index on PostgreSQL can stand for a unique test of `keys`: the model's
@@ -234,25 +242,22 @@
     database then refuses a repeated key on every write, full build or refresh, and the test
     reads the rows only if the index is gone (enforcing_unique_index). -#}
 {% macro unique_index_enforces(relation, keys) %}
-    {%- if target.type != 'postgres' -%}
+    {%- set node = postgres_model_node(relation) -%}
+    {%- if node is none -%}
         {{ return(false) }}
     {%- endif -%}
-    {%- for node in graph.nodes.values()
-        if node.resource_type == 'model'
-        and node.schema == relation.schema and node.alias == relation.identifier -%}
-        {%- set not_null = [] -%}
-        {%- for test in graph.nodes.values()
-            if test.resource_type == 'test' and test.attached_node == node.unique_id
-            and (test.test_metadata or {}).get('name') == 'not_null' -%}
-            {%- do not_null.append(test.test_metadata.kwargs.get('column_name')) -%}
-        {%- endfor -%}
-        {%- for key in keys if key not in not_null -%}
-            {{ return(false) }}
-        {%- endfor -%}
-        {%- for index in node.config.get('indexes') or []
-            if index.unique and index.columns | reject('in', keys) | list | length == 0 -%}
-            {{ return(true) }}
-        {%- endfor -%}
+    {%- set not_null = [] -%}
+    {%- for test in graph.nodes.values()
+        if test.resource_type == 'test' and test.attached_node == node.unique_id
+        and (test.test_metadata or {}).get('name') == 'not_null' -%}
+        {%- do not_null.append(test.test_metadata.kwargs.get('column_name')) -%}
+    {%- endfor -%}
+    {%- for key in keys if key not in not_null -%}
+        {{ return(false) }}
+    {%- endfor -%}
+    {%- for index in node.config.get('indexes') or []
+        if index.unique and index.columns | reject('in', keys) | list | length == 0 -%}
+        {{ return(true) }}
     {%- endfor -%}
     {{ return(false) }}
 {% endmacro %}
