@@ -21,6 +21,7 @@ from decimal import ROUND_HALF_UP, Decimal, localcontext
 from tests.reference.market_metadata import market_metadata
 
 MICRO = Decimal(1_000_000)
+E24 = Decimal(10) ** 24  # the marts' exact money columns: USDC x 1e24
 DAY = 86_400
 WINDOWS = {"1d": DAY, "7d": 7 * DAY, "30d": 30 * DAY}
 DEFAULT_EXCLUDED = frozenset(
@@ -716,6 +717,8 @@ def _compute(entities, excluded, min_trades, min_volume) -> Reference:
                 "open_positions": open_positions,
                 "peak_pnl": peak,
                 "max_drawdown": drawdown,
+                "cumulative_cash_flow_e24": cumulative_cash * E24,
+                "cumulative_realized_pnl_e24": cumulative_realized * E24,
             }
             previous = cumulative_pnl
 

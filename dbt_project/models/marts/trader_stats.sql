@@ -20,10 +20,10 @@
 -- Incremental runs recompute the traders of int_trader_stats_scope (what changed since the
 -- last build) from the first day whose row can differ, and replace their rows from there on
 -- (delete+insert on (wallet, day)). Only the events from the trader's previous active day on
--- are read: the running sums start from its position totals (int_position_summaries) less
--- those events, the positions it holds then from their state before them (or their final
--- state, untouched since), and the first row's pnl from the previous active day, recomputed
--- with them and not written.
+-- are read: the running sums continue the exact ones stored on that day's row (less that
+-- day's own events), the positions it holds then start from their state before them (or their
+-- final state, untouched since), and the first row's pnl from the previous active day,
+-- recomputed with them and not written.
 -- depends_on: {{ ref('int_trader_stats_scope') }}
 
 with
@@ -37,7 +37,7 @@ ledger as (
 
 ),
 
--- not materialized: a refresh reads only the affected traders' summaries, twice, where a
+-- not materialized: a refresh reads only the affected traders' held positions, where a
 -- stored copy would hold every position's
 summaries as not materialized (
 
@@ -109,32 +109,33 @@ watermark as (
 
     ),
 
-    -- running sums before the recomputed days: the position totals less the events since
-    recomputed_sums as (
+    -- the stored row of each trader's previous active day (none when its first day is
+    -- recomputed: nothing came before), looked up by (wallet, day) where a join reads every
+    -- stored day: the running sums, peak and drawdown the recomputed days continue
+    previous_days as (
 
         select
             trader_address,
-            sum(cash_e24) as cash_flow_e24,
-            sum(realized_delta_e24) as realized_pnl_e24
-        from recomputed_ledger
-        group by trader_address
+            {{ epoch_to_date('start_day_start_epoch') }} as day
+        from affected_traders
+        where start_day_start_epoch < from_day_start_epoch
 
     ),
 
-    opening_sums as (
+    previous_rows as (
 
         select
-            summaries.trader_address,
-            sum(summaries.cash_flow_e24)
-            - coalesce(max(recomputed_sums.cash_flow_e24), 0) as cash_flow_e24,
-            sum(summaries.realized_pnl_e24)
-            - coalesce(max(recomputed_sums.realized_pnl_e24), 0) as realized_pnl_e24
-        from summaries
-        inner join affected_traders
-            on summaries.trader_address = affected_traders.trader_address
-        left join recomputed_sums
-            on summaries.trader_address = recomputed_sums.trader_address
-        group by summaries.trader_address
+            stored.wallet_address as trader_address,
+            {{ date_to_epoch('stored.day') }} as day_start_epoch,
+            stored.cumulative_cash_flow_e24,
+            stored.cumulative_realized_pnl_e24,
+            stored.peak_pnl,
+            stored.max_drawdown
+        from (
+            {{ rows_matching(this, 'previous_days', [
+                ('wallet_address', 'trader_address'), ('day', 'day')
+            ]) }}
+        ) as stored
 
     ),
 
@@ -215,33 +216,6 @@ watermark as (
 
     ),
 
-    -- the running peak and drawdown the recomputed days continue: the stored row of the
-    -- previous active day (none when the trader's first day is recomputed), looked up by
-    -- (wallet, day) where a join reads every stored day
-    previous_days as (
-
-        select
-            trader_address,
-            {{ epoch_to_date('start_day_start_epoch') }} as day
-        from affected_traders
-        where start_day_start_epoch < from_day_start_epoch
-
-    ),
-
-    previous_peaks as (
-
-        select
-            stored.wallet_address as trader_address,
-            stored.peak_pnl,
-            stored.max_drawdown
-        from (
-            {{ rows_matching(this, 'previous_days', [
-                ('wallet_address', 'trader_address'), ('day', 'day')
-            ]) }}
-        ) as stored
-
-    ),
-
 {% else %}
 
 state_events as (
@@ -281,6 +255,27 @@ daily_events as (
     group by trader_address, day_start_epoch
 
 ),
+
+{% if is_incremental() %}
+
+    -- the running sums before the recomputed days: the previous active day's, less its own
+    opening_sums as (
+
+        select
+            previous_rows.trader_address,
+            previous_rows.cumulative_cash_flow_e24
+            - coalesce(daily_events.cash_flow_e24, 0) as cash_flow_e24,
+            previous_rows.cumulative_realized_pnl_e24
+            - coalesce(daily_events.realized_pnl_e24, 0) as realized_pnl_e24
+        from previous_rows
+        left join daily_events
+            on
+                previous_rows.trader_address = daily_events.trader_address
+                and previous_rows.day_start_epoch = daily_events.day_start_epoch
+
+    ),
+
+{% endif %}
 
 daily_fills as (
 
@@ -445,7 +440,7 @@ with_daily_pnl as (
 -- far, and the largest fall from such a peak so far (DESIGN section 2, "Trader risk"):
 -- traders_v2 reads a trader's max_drawdown from its last row and as_of. An incremental run
 -- continues them from the previous active day's stored row.
-{%- set previous = 'previous_peaks' if is_incremental() else none %}
+{%- set previous = 'previous_rows' if is_incremental() else none %}
 with_peaks as (
 
     select
@@ -462,8 +457,8 @@ with_peaks as (
             as previous_max_drawdown
     from with_daily_pnl
     {% if previous -%}
-        left join previous_peaks
-            on with_daily_pnl.trader_address = previous_peaks.trader_address
+        left join previous_rows
+            on with_daily_pnl.trader_address = previous_rows.trader_address
     {%- endif %}
 
 ),
@@ -502,6 +497,8 @@ select
     with_drawdowns.open_positions,
     cast(with_drawdowns.peak_pnl as decimal(38, 6)) as peak_pnl,
     cast(with_drawdowns.max_drawdown as decimal(38, 6)) as max_drawdown,
+    {{ to_int('with_drawdowns.cumulative_cash_flow_e24') }} as cumulative_cash_flow_e24,
+    {{ to_int('with_drawdowns.cumulative_realized_pnl_e24') }} as cumulative_realized_pnl_e24,
     watermark.extracted_at
 
 from with_drawdowns
