@@ -188,7 +188,7 @@ def dbt(target: Target, work: Path, *args: str) -> DbtRun:
         if node["config"].get("materialized") == "incremental":
             compiled = target_path / "run" / "polyboard" / node["original_file_path"]
             sql = compiled.read_text().lower() if compiled.exists() else ""
-            incremental[node["name"]] = "delete from" in sql or "merge into" in sql
+            incremental[node["name"]] = "insert into" in sql or "merge into" in sql
     shutil.rmtree(target_path, ignore_errors=True)
     return DbtRun(seconds, run_results["elapsed_time"], models, incremental, tests)
 

@@ -1,8 +1,7 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='fill_id',
+        incremental_strategy='append',
         on_schema_change='fail',
         indexes=postgres_indexes([
             {'columns': ['fill_id'], 'unique': true},
@@ -19,10 +18,12 @@
 -- always in collateral).
 --
 -- No condition here: a fill's token can be enumerated after the fill lands, so readers join
--- int_outcome_tokens_enumerated for it. Incremental runs take the fills that landed after the
--- newest one already here. No lookback: raw events are immutable (a reload inserts only the
--- (timestamp, id) pairs not there yet) and warehouse writers are serialized, so no row can
--- land with an extracted_at at or below the watermark after this model has read it.
+-- int_outcome_tokens_enumerated for it. Incremental runs append the fills that landed after
+-- the newest one already here. No lookback: raw events are immutable (a reload inserts only
+-- the (timestamp, id) pairs not there yet) and warehouse writers are serialized, so no row can
+-- land with an extracted_at at or below the watermark after this model has read it, and none
+-- lands twice: appending skips looking each new fill up to replace it (1.5 s of 25,000 index
+-- probes at 5M fills).
 
 with
 

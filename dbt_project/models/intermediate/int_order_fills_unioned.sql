@@ -1,8 +1,7 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='fill_id',
+        incremental_strategy='append',
         on_schema_change='fail',
         indexes=postgres_indexes([
             {'columns': ['fill_id'], 'unique': true},
@@ -24,7 +23,7 @@
 -- A table, not a view over the raw tables: laid out in time (time_order), so the readers that
 -- need recent fills only (daily closes, window marks) skip the older history by a bound on
 -- filled_at_epoch, which a view's cast of the raw timestamp would hide.
--- Incremental runs take the fills that landed after the newest one here (raw events are
+-- Incremental runs append the fills that landed after the newest one here (raw events are
 -- immutable and writers serialized, as for int_fills_attributed).
 
 {%- set loaded_after_stored -%}
