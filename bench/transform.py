@@ -216,8 +216,12 @@ class Snapshots:
             return Target(duckdb_path=str(self.work / f"{name}.duckdb"))
         dbname = f"{self.prefix}_{name}"
         with self._admin() as con:
-            # CREATE DATABASE cannot run inside a transaction block: its own statement
+            # CREATE DATABASE cannot run inside a transaction block: its own statement.
+            # FILE_COPY (PostgreSQL 15 on) copies the files; the default WAL_LOG writes the
+            # whole copy (20 GB for the long world) into the WAL as well
             suffix = f' template "{template}"' if template else ""
+            if template and con.info.server_version >= 150000:
+                suffix += " strategy file_copy"
             con.execute(f'create database "{dbname}"{suffix}')
         self.created.append(dbname)
         return Target(database_url=self._url(dbname))
