@@ -1,16 +1,4 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='append',
-        on_schema_change='fail',
-        indexes=postgres_indexes([
-            {'columns': ['fill_id'], 'unique': true},
-            {'columns': ['extracted_at']},
-            {'columns': ['trader_address', 'token_id', 'filled_at_epoch']},
-            {'columns': ['filled_at_epoch']},
-        ]),
-    )
-}}
+{{ config(materialized='view') }}
 
 -- Fills of both eras attributed to their maker only: each order of a match emits its own
 -- event, so this counts every trader's fill exactly once. Contract addresses never appear as
@@ -18,23 +6,11 @@
 -- always in collateral).
 --
 -- No condition here: a fill's token can be enumerated after the fill lands, so readers join
--- int_outcome_tokens_enumerated for it. Incremental runs append the fills that landed after
--- the newest one already here. No lookback: raw events are immutable (a reload inserts only
--- the (timestamp, id) pairs not there yet) and warehouse writers are serialized, so no row can
--- land with an extracted_at at or below the watermark after this model has read it, and none
--- lands twice: appending skips looking each new fill up to replace it (1.5 s of 25,000 index
--- probes at 5M fills).
-
-with
-
-fills as (
-
-    select * from {{ ref('int_order_fills_unioned') }}
-    {% if is_incremental() %}
-        where extracted_at > {{ stored_watermark(this) }}
-    {% endif %}
-
-)
+-- int_outcome_tokens_enumerated for it. A view over int_order_fills_unioned, not a table of
+-- its own: a stored copy of nearly every fill would be one more history-sized table for a
+-- refresh to append to (25,000 fills into four indexes of a 5M-fill table: 4.4 s, against
+-- 0.8 s at 1M) and for the warehouse to keep in memory. Its readers' lookups (by extracted_at,
+-- filled_at_epoch, and maker, token and time) go through that table's indexes.
 
 select
     fill_id,
@@ -55,6 +31,5 @@ select
     price_e18,
     extracted_at
 
-from fills
+from {{ ref('int_order_fills_unioned') }}
 where maker_address not in {{ excluded_addresses_sql() }}
-{{ time_order('filled_at_epoch') }}

@@ -8,6 +8,7 @@
             {'columns': ['extracted_at']},
             {'columns': ['filled_at_epoch']},
             {'columns': ['token_id', 'filled_at_epoch']},
+            {'columns': ['maker_address', 'token_id', 'filled_at_epoch']},
         ]),
     )
 }}
