@@ -87,15 +87,24 @@ last_fills as (
 
 ),
 
+-- a refresh looks the redemptions of its few conditions up (by the raw tables' condition
+-- index on PostgreSQL), where a join scans every redemption of the history
 first_redemptions as (
 
     select
-        redemptions.condition_id,
-        min(redemptions.redeemed_at_epoch) as first_redemption_epoch
-    from redemptions
-    inner join conditions
-        on redemptions.condition_id = conditions.condition_id
-    group by redemptions.condition_id
+        condition_redemptions.condition_id,
+        min(condition_redemptions.redeemed_at_epoch) as first_redemption_epoch
+    from (
+        {% if is_incremental() -%}
+            {{ rows_matching('redemptions', 'conditions', [('condition_id', 'condition_id')]) }}
+        {%- else -%}
+            select redemptions.*
+            from redemptions
+            inner join conditions
+                on redemptions.condition_id = conditions.condition_id
+        {%- endif %}
+    ) as condition_redemptions
+    group by condition_redemptions.condition_id
 
 ),
 
