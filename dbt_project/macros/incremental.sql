@@ -116,6 +116,22 @@
     {%- endif %}
 {% endmacro %}
 
+{#- `order by` the columns on PostgreSQL, for a materialized CTE whose rows are then looked up
+    one by one in an index on those columns: in key order, consecutive lookups walk the index
+    page by page, where in any other order each one reads pages of its own from anywhere in
+    it. 489,000 lookups of rewritten positions in the position summaries take 4.7 s in hash
+    order and 1.7 s in key order at 5M fills, 3.4 s and 1.9 s at 1M: in key order their cost
+    follows the rows looked up, not the table's size. The order only spares page reads, so
+    it is taken byte-wise ("C": the keys are hex and decimal text, in the same order either
+    way), which sorts several times faster than the database's collation. Nothing on
+    DuckDB, which joins. -#}
+{% macro lookup_order(columns) -%}
+    {%- if target.type == 'postgres' -%}
+        order by
+        {%- for column in columns %} {{ column }} collate "C"{{ ',' if not loop.last }}{% endfor %}
+    {%- endif -%}
+{%- endmacro %}
+
 {#- The rows of `relation` of each position of `positions` (rows_matching on the trader,
     `trader_column` in the relation and `positions_trader` in `positions`, and token_id). -#}
 {% macro rows_of_positions(relation, positions, trader_column, positions_trader) %}

@@ -31,12 +31,6 @@ where 1 = 0
 
 with
 
-summaries as (
-
-    select * from {{ ref('int_position_summaries') }}
-
-),
-
 tokens as (
 
     select * from {{ ref('int_outcome_tokens_enumerated') }}
@@ -46,6 +40,20 @@ tokens as (
 remarked_markets as (
 
     {{ markets_remarked_since(loaded) }}
+
+),
+
+-- their tokens (a market's id is its token's while its condition is unknown), whose holders
+-- PostgreSQL looks up by the summaries' token index, where a join scans every summary
+remarked_tokens as (
+
+    select tokens.token_id
+    from remarked_markets
+    inner join tokens
+        on remarked_markets.market_id = tokens.condition_id
+    union
+    select market_id
+    from remarked_markets
 
 ),
 
@@ -113,22 +121,22 @@ positions as (
 
     union
 
+    -- the table itself: PostgreSQL reads the rows by its extracted_at index (through the CTE,
+    -- read twice, it would store every summary first)
     select
         trader_address,
         token_id
-    from summaries
+    from {{ ref('int_position_summaries') }}
     where extracted_at > {{ loaded }}
 
     union
 
     select
-        summaries.trader_address,
-        summaries.token_id
-    from summaries
-    left join tokens
-        on summaries.token_id = tokens.token_id
-    inner join remarked_markets
-        on coalesce(tokens.condition_id, summaries.token_id) = remarked_markets.market_id
+        trader_address,
+        token_id
+    from ({{ rows_matching(ref('int_position_summaries'), 'remarked_tokens', [
+        ('token_id', 'token_id'),
+    ]) }}) as remarked_positions
 
 )
 

@@ -27,9 +27,30 @@
 
 with
 
+{% if is_incremental() -%}
+
+    -- in key order for the lookups of their summaries
+    scope as materialized (
+
+        select
+            trader_address,
+            token_id
+        from {{ ref('int_position_equity_scope') }}
+        {{ lookup_order(['trader_address', 'token_id']) }}
+
+    ),
+
+{% endif -%}
+
 summaries as (
 
-    select * from {{ ref('int_position_summaries') }}
+    {% if is_incremental() -%}
+        {{ rows_of_positions(
+            ref('int_position_summaries'), 'scope', 'trader_address', 'trader_address'
+        ) }}
+    {%- else -%}
+        select * from {{ ref('int_position_summaries') }}
+    {%- endif %}
 
 ),
 
@@ -62,12 +83,6 @@ positions as (
             )
         ) as is_frozen
     from summaries
-    {% if is_incremental() -%}
-        inner join {{ ref('int_position_equity_scope') }} as scope
-            on
-                summaries.trader_address = scope.trader_address
-                and summaries.token_id = scope.token_id
-    {% endif -%}
     cross join (select min(mark_at_epoch) as start_epoch from instants) as longest_window
     left join {{ ref('int_outcome_tokens_enumerated') }} as tokens
         on summaries.token_id = tokens.token_id

@@ -7,6 +7,7 @@
         indexes=postgres_indexes([
             {'columns': ['trader_address', 'token_id'], 'unique': true},
             {'columns': ['extracted_at']},
+            {'columns': ['token_id']},
         ]),
     )
 }}
