@@ -27,8 +27,9 @@ summaries as (
 
 ),
 
--- not materialized: each read below takes only the rows it needs (a refresh's rewritten
--- positions, by key), where a stored copy would hold every position's 'now' row
+-- not materialized: a refresh reads only the 'now' rows of relabelled markets' tokens here
+-- (its rewritten positions' rows are looked up by key below), where a stored copy would
+-- hold every position's 'now' row
 equity as not materialized (
 
     select * from {{ ref('int_position_equity_windowed') }}
@@ -121,32 +122,44 @@ metadata_loads as (
 
     ),
 
-    -- the positions of those markets: by (trader, token), which the planners join on keys
-    rewritten_positions as (
+    -- the positions of those markets, in key order for the lookups below
+    rewritten_positions as materialized (
 
-        {{ positions_of_markets('rewritten_markets') }}
-        union
         select
-            equity.trader_address,
-            equity.token_id
-        from relabelled_markets
-        inner join tokens
-            on relabelled_markets.market_id = tokens.condition_id
-        inner join equity
-            on tokens.token_id = equity.token_id
+            positions.trader_address,
+            positions.token_id,
+            'now' as instant_name
+        from (
+            {{ positions_of_markets('rewritten_markets') }}
+            union
+            select
+                equity.trader_address,
+                equity.token_id
+            from relabelled_markets
+            inner join tokens
+                on relabelled_markets.market_id = tokens.condition_id
+            inner join equity
+                on tokens.token_id = equity.token_id
+        ) as positions
+        {{ lookup_order(['positions.trader_address', 'positions.token_id']) }}
 
     ),
 
-    -- materialized: the few rewritten positions first, then their summaries (PostgreSQL
-    -- otherwise joins every equity row to every summary before narrowing to them)
-    rewritten_equity as materialized (
+    rewritten_equity as (
 
-        select equity.*
-        from equity
-        inner join rewritten_positions
-            on
-                equity.trader_address = rewritten_positions.trader_address
-                and equity.token_id = rewritten_positions.token_id
+        {{ rows_matching(ref('int_position_equity_windowed'), 'rewritten_positions', [
+            ('trader_address', 'trader_address'),
+            ('token_id', 'token_id'),
+            ('instant_name', 'instant_name'),
+        ]) }}
+
+    ),
+
+    rewritten_summaries as (
+
+        {{ rows_of_positions(
+            ref('int_position_summaries'), 'rewritten_positions', 'trader_address', 'trader_address'
+        ) }}
 
     ),
 
@@ -183,7 +196,7 @@ positions as materialized (
         summaries.first_trade_epoch,
         summaries.last_trade_epoch
     from {{ 'rewritten_equity' if is_incremental() else 'equity' }} as equity
-    inner join summaries
+    inner join {{ 'rewritten_summaries' if is_incremental() else 'summaries' }} as summaries
         on
             equity.trader_address = summaries.trader_address
             and equity.token_id = summaries.token_id
@@ -191,6 +204,10 @@ positions as materialized (
         on equity.token_id = tokens.token_id
     left join conditions
         on tokens.condition_id = conditions.condition_id
+    -- a refresh looks its trader-markets up in this order
+    {{ lookup_order([
+        'equity.trader_address', 'coalesce(tokens.condition_id, equity.token_id)'
+    ]) if is_incremental() }}
 
 )
 
