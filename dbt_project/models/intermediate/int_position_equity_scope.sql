@@ -121,8 +121,7 @@ positions as (
 
     union
 
-    -- the table itself: PostgreSQL reads the rows by its extracted_at index (through the CTE,
-    -- read twice, it would store every summary first)
+    -- by the summaries' extracted_at index on PostgreSQL
     select
         trader_address,
         token_id
