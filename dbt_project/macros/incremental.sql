@@ -405,3 +405,30 @@
     group by {{ traders }}.trader_address
     {%- endif %}
 {% endmacro %}
+
+{#- post-hook of int_position_equity_windowed: a frozen position has its 'now' row only. A
+    refresh writes the 'now' row of a position that froze (is_frozen turned true: a row with
+    the newest stamp) and keeps the stored rows it does not write: the frozen position's
+    window-start rows go here, looked up by the key index (after prefer_index_lookups: a hash
+    join would read every stored row). -#}
+{% macro drop_frozen_instants() %}
+    {%- if is_incremental() -%}
+        delete from {{ this }} as windowed
+        using (
+            select
+                trader_address,
+                token_id
+            from {{ this }}
+            where
+                extracted_at >= {{ stored_watermark(this) }}
+                and instant_name = 'now'
+                and is_frozen
+        ) as frozen
+        where
+            windowed.trader_address = frozen.trader_address
+            and windowed.token_id = frozen.token_id
+            and windowed.instant_name <> 'now'
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{% endmacro %}

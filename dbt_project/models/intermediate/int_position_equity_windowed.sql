@@ -2,8 +2,9 @@
     config(
         materialized='incremental',
         incremental_strategy='delete+insert',
-        unique_key=['trader_address', 'token_id'],
+        unique_key=['trader_address', 'token_id', 'instant_name'],
         on_schema_change='fail',
+        post_hook=["{{ prefer_index_lookups() }}", "{{ drop_frozen_instants() }}"],
         indexes=postgres_indexes([
             {'columns': ['trader_address', 'token_id', 'instant_name'], 'unique': true},
             {'columns': ['extracted_at']},
@@ -20,16 +21,20 @@
 -- instant, having had no event since the longest window began and, since then, no share
 -- left or its condition resolved (marked at the payout). Most of a long history is frozen,
 -- so the table grows with the positions that can still move, not four rows a position.
--- Incremental runs rewrite the positions of int_position_equity_scope: those whose events or
+-- Incremental runs recompute the positions of int_position_equity_scope: those whose events or
 -- marks changed since, or that a window start moved past an event, a fill or a resolution of.
--- The rows' extracted_at tells the models downstream which positions moved; as_of_epoch
--- which instants the stored rows hold at.
+-- Of those they write only the rows whose values differ from the stored ones (a window start
+-- passing a token's fill moves the mark at that instant, seldom the others), and every 'now'
+-- row of a position whose summary or condition changed since; the window rows of a position
+-- that froze go (drop_frozen_instants). The 'now' rows' extracted_at tells the models
+-- downstream which positions moved; as_of_epoch which instants the stored rows hold at.
 
 with
 
 {% if is_incremental() -%}
+    {%- set loaded = stored_watermark(this) %}
 
-    -- in key order for the lookups of their summaries
+    -- in key order for the lookups of their summaries and stored rows
     scope as materialized (
 
         select
@@ -53,6 +58,16 @@ summaries as (
     {%- endif %}
 
 ),
+
+{% if is_incremental() -%}
+
+    stored as (
+
+        {{ rows_of_positions(this, 'scope', 'trader_address', 'trader_address') }}
+
+    ),
+
+{% endif -%}
 
 marks as (
 
@@ -82,6 +97,11 @@ positions as (
                 false
             )
         ) as is_frozen
+        {%- if is_incremental() %},
+            -- its summary or condition changed: downstream models read them with the 'now' row
+            summaries.extracted_at > {{ loaded }}
+            or coalesce(conditions.extracted_at > {{ loaded }}, false) as is_restamped
+        {%- endif %}
     from summaries
     cross join (select min(mark_at_epoch) as start_epoch from instants) as longest_window
     left join {{ ref('int_outcome_tokens_enumerated') }} as tokens
@@ -102,6 +122,9 @@ settled_states as (
         positions.avg_price_e18,
         positions.realized_pnl_e24,
         positions.is_frozen
+        {%- if is_incremental() %},
+            positions.is_restamped and instants.instant_name = 'now' as is_restamped
+        {%- endif %}
     from positions
     inner join instants
         on positions.last_activity_epoch <= instants.mark_at_epoch
@@ -173,6 +196,9 @@ moving_states as (
         ledger_after.avg_price_before_e18 as avg_price_e18,
         ledger_after.realized_pnl_before_e24 as realized_pnl_e24,
         false as is_frozen
+        {%- if is_incremental() %},
+            false as is_restamped
+        {%- endif %}
     from next_events
     inner join ledger_after
         on
@@ -201,6 +227,9 @@ states as (
         states_at_instants.avg_price_e18,
         states_at_instants.realized_pnl_e24,
         states_at_instants.is_frozen,
+        {%- if is_incremental() %}
+            states_at_instants.is_restamped,
+        {%- endif %}
         coalesce(marks.mark_e18, states_at_instants.avg_price_e18) as mark_e18
     from states_at_instants
     left join marks
@@ -208,21 +237,55 @@ states as (
             states_at_instants.instant_name = marks.instant_name
             and states_at_instants.token_id = marks.token_id
 
+),
+{%- set columns = [
+    'instant_name', 'trader_address', 'token_id', 'shares_units', 'avg_price_e18', 'mark_e18',
+    'realized_pnl_e24', 'unrealized_pnl_e24', 'equity_e24', 'is_frozen', 'as_of_epoch',
+    'extracted_at',
+] %}
+
+valued as (
+
+    select
+        states.instant_name,
+        states.trader_address,
+        states.token_id,
+        states.shares_units,
+        states.avg_price_e18,
+        states.mark_e18,
+        states.realized_pnl_e24,
+        states.shares_units * (states.mark_e18 - states.avg_price_e18) as unrealized_pnl_e24,
+        states.realized_pnl_e24
+        + states.shares_units * (states.mark_e18 - states.avg_price_e18) as equity_e24,
+        states.is_frozen,
+        {{ 'states.is_restamped,' if is_incremental() }}
+        (select as_of_epoch from {{ ref('int_event_times_summarized') }}) as as_of_epoch,
+        {{ newest_position_load() }} as extracted_at
+    from states
+
 )
 
-select
-    states.instant_name,
-    states.trader_address,
-    states.token_id,
-    states.shares_units,
-    states.avg_price_e18,
-    states.mark_e18,
-    states.realized_pnl_e24,
-    states.shares_units * (states.mark_e18 - states.avg_price_e18) as unrealized_pnl_e24,
-    states.realized_pnl_e24
-    + states.shares_units * (states.mark_e18 - states.avg_price_e18) as equity_e24,
-    states.is_frozen,
-    (select as_of_epoch from {{ ref('int_event_times_summarized') }}) as as_of_epoch,
-    {{ newest_position_load() }} as extracted_at
+{% if is_incremental() %}
 
-from states
+    select
+        {%- for column in columns %}
+            valued.{{ column }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from valued
+    left join stored
+        on
+            valued.trader_address = stored.trader_address
+            and valued.token_id = stored.token_id
+            and valued.instant_name = stored.instant_name
+    where
+        valued.is_restamped
+        or stored.instant_name is null
+        or not {{ same_values('valued', 'stored', [
+            'shares_units', 'avg_price_e18', 'mark_e18', 'realized_pnl_e24', 'is_frozen',
+        ]) }}
+
+{% else %}
+
+    select {{ columns | join(', ') }} from valued
+
+{% endif %}

@@ -52,17 +52,33 @@ equity as (
 
     ),
 
-    -- their positions, by (trader, token), which the planners join on keys
-    rewritten_equity as {{ 'materialized' if target.type == 'duckdb' }} (
+    -- their positions, in key order for the lookups of their 'now' rows and summaries
+    rewritten_positions as materialized (
 
-        select equity.*
-        from equity
-        inner join (
-            {{ positions_of_markets('rewritten_markets') }}
-        ) as rewritten_positions
-            on
-                equity.trader_address = rewritten_positions.trader_address
-                and equity.token_id = rewritten_positions.token_id
+        select
+            positions.trader_address,
+            positions.token_id,
+            'now' as instant_name
+        from ({{ positions_of_markets('rewritten_markets') }}) as positions
+        {{ lookup_order(['positions.trader_address', 'positions.token_id']) }}
+
+    ),
+
+    rewritten_equity as (
+
+        {{ rows_matching(ref('int_position_equity_windowed'), 'rewritten_positions', [
+            ('trader_address', 'trader_address'),
+            ('token_id', 'token_id'),
+            ('instant_name', 'instant_name'),
+        ]) }}
+
+    ),
+
+    rewritten_summaries as (
+
+        {{ rows_of_positions(
+            ref('int_position_summaries'), 'rewritten_positions', 'trader_address', 'trader_address'
+        ) }}
 
     ),
 
@@ -92,7 +108,7 @@ positions as (
         equity.equity_e24,
         summaries.last_activity_epoch
     from {{ 'rewritten_equity' if is_incremental() else 'equity' }} as equity
-    inner join summaries
+    inner join {{ 'rewritten_summaries' if is_incremental() else 'summaries' }} as summaries
         on
             equity.trader_address = summaries.trader_address
             and equity.token_id = summaries.token_id

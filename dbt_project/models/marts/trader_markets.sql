@@ -211,6 +211,23 @@ positions as materialized (
 
 )
 
+{%- if is_incremental() %},
+
+    -- their trader-markets, looked up by key in that order, where a join hashes every one
+    rewritten_trader_markets as (
+
+        select distinct
+            trader_address,
+            market_id,
+            outcome
+        from ({{ rows_matching(ref('int_trader_markets_summarized'), 'positions', [
+            ('trader_address', 'trader_address'), ('market_id', 'market_id'),
+        ]) }}) as matched
+
+    )
+
+{% endif %}
+
 select
     positions.trader_address as wallet_address,
     positions.token_id,
@@ -259,7 +276,7 @@ select
     ) as extracted_at
 
 from positions
-inner join trader_markets
+inner join {{ 'rewritten_trader_markets' if is_incremental() else 'trader_markets' }} as trader_markets
     on
         positions.trader_address = trader_markets.trader_address
         and positions.market_id = trader_markets.market_id
