@@ -1,6 +1,7 @@
 {{ config(materialized='ephemeral') }}
 
--- The positions whose int_position_equity_windowed rows a refresh rewrites:
+-- The positions whose int_position_equity_windowed rows a refresh recomputes (and writes those
+-- that differ):
 --   - those with a summary rebuilt since (the newest load its stored rows have seen);
 --   - every position of a market whose marks may have moved since (markets_remarked_since: a
 --     fill, a moved resolution, re-loaded payouts), frozen or not: a frozen position's 'now'

@@ -114,9 +114,10 @@ previous_first_redemptions as (
                     then redemptions.redeemed_at_epoch
             end
         ) as first_redemption_epoch
-    from redemptions
-    inner join loaded_conditions
-        on redemptions.condition_id = loaded_conditions.market_id
+    -- looked up by the raw condition index, where a join reads every redemption
+    from ({{ rows_matching('redemptions', 'loaded_conditions', [
+        ('condition_id', 'market_id'),
+    ]) }}) as redemptions
     group by redemptions.condition_id
 
 ),
