@@ -159,21 +159,61 @@ watermark as (
 
     ),
 
-    state_events as (
+    held_positions as (
 
         select
             summaries.trader_address,
             summaries.token_id,
-            cast(0 as bigint) as event_seq,
-            summaries.last_activity_epoch as event_epoch,
+            summaries.last_activity_epoch,
             summaries.shares_units,
-            summaries.avg_price_e18
+            summaries.avg_price_e18,
+            coalesce(
+                conditions.is_resolved
+                and conditions.resolved_at_epoch
+                <= affected_traders.start_day_start_epoch + 86399
+                and tokens.payout_price_e18 is not null,
+                false
+            ) as is_settled,
+            tokens.payout_price_e18
         from summaries
         inner join affected_traders
             on
                 summaries.trader_address = affected_traders.trader_address
                 and summaries.last_activity_epoch < affected_traders.start_day_start_epoch
+        left join tokens
+            on summaries.token_id = tokens.token_id
+        left join conditions
+            on tokens.condition_id = conditions.condition_id
         where summaries.shares_units > 0
+
+    ),
+
+    -- those resolved by the first recomputed day are marked at their payout at the end of
+    -- every recomputed day: summed once per trader, not once per trader and day
+    settled_holdings as (
+
+        select
+            trader_address,
+            count(*) as open_positions,
+            sum(shares_units * (payout_price_e18 - avg_price_e18)) as unrealized_pnl_e24,
+            sum(shares_units * payout_price_e18) as position_value_e24
+        from held_positions
+        where is_settled
+        group by trader_address
+
+    ),
+
+    state_events as (
+
+        select
+            trader_address,
+            token_id,
+            cast(0 as bigint) as event_seq,
+            last_activity_epoch as event_epoch,
+            shares_units,
+            avg_price_e18
+        from held_positions
+        where not is_settled
         union all
         select
             trader_address,
@@ -395,9 +435,11 @@ days as (
             order by daily_events.day_start_epoch
             rows between unbounded preceding and current row
         ) as cumulative_realized_pnl_e24,
-        coalesce(day_end_holdings.open_positions, 0) as open_positions,
-        coalesce(day_end_holdings.unrealized_pnl_e24, 0) as unrealized_pnl_e24,
-        coalesce(day_end_holdings.position_value_e24, 0) as position_value_e24
+        {%- for column in ['open_positions', 'unrealized_pnl_e24', 'position_value_e24'] %}
+            coalesce(day_end_holdings.{{ column }}, 0)
+            {%- if is_incremental() %} + coalesce(settled_holdings.{{ column }}, 0){% endif %}
+            as {{ column }}{{ ',' if not loop.last }}
+        {%- endfor %}
     from daily_events
     left join daily_fills
         on
@@ -410,6 +452,8 @@ days as (
     {% if is_incremental() -%}
         left join opening_sums
             on daily_events.trader_address = opening_sums.trader_address
+        left join settled_holdings
+            on daily_events.trader_address = settled_holdings.trader_address
     {%- endif %}
 
 ),
