@@ -140,6 +140,29 @@
     ) }}
 {% endmacro %}
 
+{#- Two CTEs of a refresh's rewritten positions (`positions`: trader_address, token_id and
+    instant_name 'now', in key order): their 'now' rows of int_position_equity_windowed
+    (rewritten_equity) and their summaries (rewritten_summaries), looked up by key. -#}
+{% macro now_rows_of_positions(positions) %}
+    rewritten_equity as (
+
+        {{ rows_matching(ref('int_position_equity_windowed'), positions, [
+            ('trader_address', 'trader_address'),
+            ('token_id', 'token_id'),
+            ('instant_name', 'instant_name'),
+        ]) }}
+
+    ),
+
+    rewritten_summaries as (
+
+        {{ rows_of_positions(
+            ref('int_position_summaries'), positions, 'trader_address', 'trader_address'
+        ) }}
+
+    ),
+{% endmacro %}
+
 {#- Each condition's newest fill (of those that had landed by `landed_by`, when given), read per
     token: PostgreSQL takes a token's off the end of the fills' (token_id, filled_at_epoch)
     index, where a join reads every fill of the token (a market's whole history). Over

@@ -145,23 +145,7 @@ metadata_loads as (
 
     ),
 
-    rewritten_equity as (
-
-        {{ rows_matching(ref('int_position_equity_windowed'), 'rewritten_positions', [
-            ('trader_address', 'trader_address'),
-            ('token_id', 'token_id'),
-            ('instant_name', 'instant_name'),
-        ]) }}
-
-    ),
-
-    rewritten_summaries as (
-
-        {{ rows_of_positions(
-            ref('int_position_summaries'), 'rewritten_positions', 'trader_address', 'trader_address'
-        ) }}
-
-    ),
+    {{ now_rows_of_positions('rewritten_positions') }}
 
 {% endif %}
 
