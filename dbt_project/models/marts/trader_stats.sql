@@ -298,7 +298,8 @@ daily_events as (
 
 {% if is_incremental() %}
 
-    -- the running sums before the recomputed days: the previous active day's, less its own
+    -- the running sums before the recomputed days: the previous active day's, less its own;
+    -- and the peak and drawdown up to that day, which the recomputed days continue
     opening_sums as (
 
         select
@@ -306,7 +307,9 @@ daily_events as (
             previous_rows.cumulative_cash_flow_e24
             - coalesce(daily_events.cash_flow_e24, 0) as cash_flow_e24,
             previous_rows.cumulative_realized_pnl_e24
-            - coalesce(daily_events.realized_pnl_e24, 0) as realized_pnl_e24
+            - coalesce(daily_events.realized_pnl_e24, 0) as realized_pnl_e24,
+            previous_rows.peak_pnl,
+            previous_rows.max_drawdown
         from previous_rows
         left join daily_events
             on
@@ -438,8 +441,15 @@ days as (
         {%- for column in ['open_positions', 'unrealized_pnl_e24', 'position_value_e24'] %}
             coalesce(day_end_holdings.{{ column }}, 0)
             {%- if is_incremental() %} + coalesce(settled_holdings.{{ column }}, 0){% endif %}
-            as {{ column }}{{ ',' if not loop.last }}
+            as {{ column }},
         {%- endfor %}
+        {% if is_incremental() -%}
+            opening_sums.peak_pnl as previous_peak_pnl,
+            coalesce(opening_sums.max_drawdown, 0) as previous_max_drawdown
+        {%- else -%}
+            cast(null as decimal(38, 6)) as previous_peak_pnl,
+            0 as previous_max_drawdown
+        {%- endif %}
     from daily_events
     left join daily_fills
         on
@@ -483,27 +493,20 @@ with_daily_pnl as (
 -- the highest cumulative PnL (as shown, to the micro-USDC) at the end of any active day so
 -- far, and the largest fall from such a peak so far (DESIGN section 2, "Trader risk"):
 -- traders_v2 reads a trader's max_drawdown from its last row and as_of. An incremental run
--- continues them from the previous active day's stored row.
-{%- set previous = 'previous_rows' if is_incremental() else none %}
+-- continues them from the previous active day's stored row (opening_sums).
 with_peaks as (
 
     select
-        with_daily_pnl.*,
+        *,
         greatest(
-            {{ previous ~ '.peak_pnl' if previous else 'null' }},
-            max(with_daily_pnl.cumulative_pnl) over (
-                partition by with_daily_pnl.trader_address
-                order by with_daily_pnl.day_start_epoch
+            previous_peak_pnl,
+            max(cumulative_pnl) over (
+                partition by trader_address
+                order by day_start_epoch
                 rows between unbounded preceding and current row
             )
-        ) as peak_pnl,
-        {{ 'coalesce(' ~ previous ~ '.max_drawdown, 0)' if previous else '0' }}
-            as previous_max_drawdown
+        ) as peak_pnl
     from with_daily_pnl
-    {% if previous -%}
-        left join previous_rows
-            on with_daily_pnl.trader_address = previous_rows.trader_address
-    {%- endif %}
 
 ),
 
