@@ -110,12 +110,15 @@ trader_equity as (
 
 ),
 
+-- the open positions only: PostgreSQL reads them by the (wallet, status) index, not every
+-- position of the history
 trader_positions as (
 
     select
         wallet_address,
-        sum(case when status = 'open' then 1 else 0 end) as open_positions
+        count(*) as open_positions
     from positions
+    where status = 'open'
     group by wallet_address
 
 ),
@@ -244,7 +247,7 @@ select
     trader_outcomes.losses,
     {{ win_rate('trader_outcomes.wins', 'trader_outcomes.losses') }} as win_rate,
     trader_outcomes.markets_traded,
-    trader_positions.open_positions,
+    coalesce(trader_positions.open_positions, 0) as open_positions,
     {%- for name, seconds in windows() %}
         {{ money('trader_equity.total_pnl_e24 - trader_equity.start_equity_' ~ name ~ '_e24') }}
             as pnl_{{ name }},
@@ -281,7 +284,7 @@ select
 from traders
 inner join trader_equity
     on traders.trader_address = trader_equity.trader_address
-inner join trader_positions
+left join trader_positions
     on traders.trader_address = trader_positions.wallet_address
 inner join trader_outcomes
     on traders.trader_address = trader_outcomes.trader_address
